@@ -1,0 +1,1 @@
+"""Users, roles, logins, invitations and API tokens."""

@@ -1,0 +1,91 @@
+"""Portal forms for logging in, passwords, invitations and users."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    widgets,
+)
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from klusbank.accounts.models import Role
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(
+        _l("E-mail address"), validators=[DataRequired(), Length(max=254)]
+    )
+    password = PasswordField(
+        _l("Password"), validators=[DataRequired(), Length(max=512)]
+    )
+    remember = BooleanField(_l("Keep me logged in on this device"))
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        _l("Current password"), validators=[DataRequired()]
+    )
+    new_password = PasswordField(
+        _l("New password"), validators=[DataRequired(), Length(min=12, max=512)]
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[EqualTo("new_password", message=_l("The passwords differ."))],
+    )
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("Password"), validators=[DataRequired(), Length(min=12, max=512)]
+    )
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[EqualTo("password", message=_l("The passwords differ."))],
+    )
+
+
+class LanguageForm(FlaskForm):
+    locale = SelectField(choices=[("nl", "Nederlands"), ("en", "English")])
+
+
+class CheckboxListField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+ROLE_CHOICES = [
+    (Role.TENANT.value, _l("Tenant")),
+    (Role.CARETAKER.value, _l("Caretaker")),
+    (Role.FINANCE.value, _l("Finance")),
+    (Role.ADMIN.value, _l("Administrator")),
+]
+
+
+class UserForm(FlaskForm):
+    email = EmailField(
+        _l("E-mail address"), validators=[DataRequired(), Email(), Length(max=254)]
+    )
+    full_name = StringField(
+        _l("Full name"), validators=[DataRequired(), Length(max=200)]
+    )
+    locale = SelectField(
+        _l("Language"), choices=[("nl", "Nederlands"), ("en", "English")]
+    )
+    roles = CheckboxListField(
+        _l("Roles"), choices=ROLE_CHOICES, validators=[DataRequired()]
+    )
+
+
+class RolesForm(FlaskForm):
+    roles = CheckboxListField(
+        _l("Roles"), choices=ROLE_CHOICES, validators=[DataRequired()]
+    )
+
+
+class ApiTokenForm(FlaskForm):
+    name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=100)])

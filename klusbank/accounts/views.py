@@ -1,0 +1,191 @@
+"""Portal pages to log in and out, set and change passwords, and manage API tokens."""
+
+import hashlib
+import logging
+import secrets
+
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from klusbank.accounts import services
+from klusbank.accounts.forms import (
+    ApiTokenForm,
+    ChangePasswordForm,
+    LoginForm,
+    SetPasswordForm,
+)
+from klusbank.accounts.models import ApiToken, Role
+from klusbank.errors import InvalidInput
+from klusbank.extensions import db, limiter
+from klusbank.nav import add_nav_entry
+from klusbank.security import is_safe_redirect
+
+logger = logging.getLogger(__name__)
+bp = Blueprint("accounts", __name__)
+
+
+def register(app: Flask) -> None:
+    app.register_blueprint(bp)
+    add_nav_entry(app, "accounts.account", "My account", *Role, order=900)
+
+
+def _login_rate_limit() -> str:
+    return current_app.config["RATELIMIT_LOGIN"]
+
+
+def _login_account_key() -> str:
+    email = request.form.get("email", "")
+    return (
+        "login-account:"
+        + hashlib.sha256(services.normalise_email(email).encode()).hexdigest()
+    )
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_rate_limit, methods=["POST"])
+@limiter.limit(_login_rate_limit, methods=["POST"], key_func=_login_account_key)
+def login():
+    """Log a user in with e-mail and password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("core.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(form.email.data, form.password.data)
+        if user is None:
+            services.record_audit(
+                "login.failed", actor=None, subject=_email_fingerprint(form.email.data)
+            )
+            db.session.commit()
+            logger.info("failed login from %s", request.remote_addr)
+            flash(_("E-mail address or password is wrong."), "error")
+            return render_template("accounts/login.html", form=form), 401
+        _start_session(user, remember=form.remember.data)
+        services.record_audit("login.succeeded", actor=user, subject=f"user:{user.id}")
+        db.session.commit()
+        target = request.args.get("next")
+        if not is_safe_redirect(target):
+            target = url_for("core.home")
+        return redirect(target)
+    return render_template("accounts/login.html", form=form)
+
+
+def _email_fingerprint(email: str) -> str:
+    # Failed logins are audited without storing what was typed as an address.
+    digest = hashlib.sha256(services.normalise_email(email).encode()).hexdigest()
+    return f"email-sha256:{digest[:16]}"
+
+
+def _start_session(user, *, remember: bool) -> None:
+    session.clear()
+    login_user(user, remember=remember)
+    session["login_method"] = "password"
+    session["sid"] = secrets.token_urlsafe(24)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """Log out and end every session and remember cookie of this user."""
+    user = current_user._get_current_object()
+    services.end_all_sessions(user)
+    services.record_audit("logout", actor=user, subject=f"user:{user.id}")
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/account", methods=["GET"])
+@login_required
+def account():
+    """Show the account page: password, language and API tokens."""
+    tokens = db.session.scalars(
+        select(ApiToken)
+        .where(ApiToken.user_id == current_user.id)
+        .order_by(ApiToken.created_at.desc())
+    ).all()
+    return render_template(
+        "accounts/account.html",
+        password_form=ChangePasswordForm(),
+        token_form=ApiTokenForm(),
+        tokens=tokens,
+        new_token=None,
+    )
+
+
+@bp.post("/account/password")
+@login_required
+def change_password():
+    """Change the password; other sessions end, this one continues."""
+    form = ChangePasswordForm()
+    if not form.validate_on_submit():
+        raise InvalidInput(_("Some fields are invalid."), errors=form.errors)
+    user = current_user._get_current_object()
+    services.change_password(user, form.current_password.data, form.new_password.data)
+    db.session.commit()
+    _start_session(user, remember=False)
+    flash(_("Your password is changed. Other devices are logged out."), "success")
+    return redirect(url_for("accounts.account"))
+
+
+@bp.post("/account/tokens")
+@login_required
+def create_token():
+    """Create a personal API token and show it once."""
+    form = ApiTokenForm()
+    if not form.validate_on_submit():
+        raise InvalidInput(_("Some fields are invalid."), errors=form.errors)
+    token, plain = services.create_api_token(current_user, form.name.data)
+    db.session.commit()
+    tokens = db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == current_user.id)
+    ).all()
+    return render_template(
+        "accounts/account.html",
+        password_form=ChangePasswordForm(),
+        token_form=ApiTokenForm(formdata=None),
+        tokens=tokens,
+        new_token=plain,
+    )
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int):
+    """Revoke one of the user's API tokens."""
+    services.revoke_api_token(current_user, token_id)
+    db.session.commit()
+    flash(_("The token is revoked."), "info")
+    return redirect(url_for("accounts.account"))
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str):
+    """Let an invited user set their password, then log them in."""
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        user = services.accept_invitation(token, form.password.data)
+        db.session.commit()
+        _start_session(user, remember=False)
+        flash(_("Welcome to Klusbank. Your password is set."), "success")
+        return redirect(url_for("core.home"))
+    return render_template("accounts/invitation.html", form=form, token=token)
+
+
+@bp.before_app_request
+def remember_login_method() -> None:
+    g.setdefault("login_method", session.get("login_method", "password"))

@@ -1,0 +1,1 @@
+"""Corporations, clusters, units and tenancies."""

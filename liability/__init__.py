@@ -1,0 +1,1 @@
+"""Liability: versioned safety briefings, acceptances, withdrawals and receipts."""

@@ -1,0 +1,1 @@
+"""Participation: chores, claims, submissions and approvals."""

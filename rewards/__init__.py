@@ -1,0 +1,1 @@
+"""Rewards: ledger, reward rules, monthly close, statements and exports."""
