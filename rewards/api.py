@@ -2,8 +2,11 @@
 
 from flask import Blueprint
 
-bp = Blueprint("rewards_api", __name__)
+from rewards.engine import api as engine_api
+from rewards.ledger import api as ledger_api
+from rewards.statements import api as statements_api
 
 
 def register(api: Blueprint) -> None:
-    api.register_blueprint(bp)
+    for module in (ledger_api, engine_api, statements_api):
+        api.register_blueprint(module.bp)

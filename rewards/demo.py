@@ -1,5 +1,13 @@
 """Demo data of the rewards domain."""
 
+from rewards.engine import demo as engine_demo
+
 
 def seed(context) -> None:
-    """Add this domain's demo data (nothing yet)."""
+    """Add reward rules and payout choices before chores are approved."""
+    engine_demo.seed(context)
+
+
+def finish(context) -> None:
+    """Close the previous month and prepare statements and exports."""
+    engine_demo.finish(context)
