@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install demo serve test lint format translations bench clean
+.PHONY: install demo serve test lint format translations messages bench clean
 
 install: $(STAMP) translations
 
@@ -44,3 +44,9 @@ bench: install
 
 clean:
 	rm -rf $(VENV) instance/klusbank.sqlite
+
+# Extract translatable strings and merge them into the catalogs.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k add_nav_entry:3 \
+		-o translations/messages.pot klusbank participation rewards liability templates
+	$(BIN)/pybabel update -i translations/messages.pot -d translations

@@ -11,9 +11,13 @@ from wtforms import (
     StringField,
     widgets,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from klusbank.accounts.models import Role
+
+
+LANGUAGE_CHOICES = [SelectChoice("nl", "Nederlands"), SelectChoice("en", "English")]
 
 
 class LoginForm(FlaskForm):
@@ -50,7 +54,7 @@ class SetPasswordForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    locale = SelectField(choices=[("nl", "Nederlands"), ("en", "English")])
+    locale = SelectField(choices=LANGUAGE_CHOICES)
 
 
 class CheckboxListField(SelectMultipleField):
@@ -59,10 +63,10 @@ class CheckboxListField(SelectMultipleField):
 
 
 ROLE_CHOICES = [
-    (Role.TENANT.value, _l("Tenant")),
-    (Role.CARETAKER.value, _l("Caretaker")),
-    (Role.FINANCE.value, _l("Finance")),
-    (Role.ADMIN.value, _l("Administrator")),
+    SelectChoice(Role.TENANT.value, _l("Tenant")),
+    SelectChoice(Role.CARETAKER.value, _l("Caretaker")),
+    SelectChoice(Role.FINANCE.value, _l("Finance")),
+    SelectChoice(Role.ADMIN.value, _l("Administrator")),
 ]
 
 
@@ -73,9 +77,7 @@ class UserForm(FlaskForm):
     full_name = StringField(
         _l("Full name"), validators=[DataRequired(), Length(max=200)]
     )
-    locale = SelectField(
-        _l("Language"), choices=[("nl", "Nederlands"), ("en", "English")]
-    )
+    locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
     roles = CheckboxListField(
         _l("Roles"), choices=ROLE_CHOICES, validators=[DataRequired()]
     )
