@@ -16,7 +16,6 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from klusbank.accounts.models import Role
 
-
 LANGUAGE_CHOICES = [SelectChoice("nl", "Nederlands"), SelectChoice("en", "English")]
 
 
