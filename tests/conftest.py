@@ -43,7 +43,7 @@ def _factory_for(
         )
     factory = DatabaseFactory(backend)
     factory.template_url = factory.empty()
-    app = create_app(test_config(factory.template_url, tmp_root))
+    app = create_app(build_test_config(factory.template_url, tmp_root))
     with app.app_context():
         upgrade()
         db.engine.dispose()
@@ -51,7 +51,7 @@ def _factory_for(
     return factory
 
 
-def test_config(database_url: str, instance_dir, **overrides) -> dict:
+def build_test_config(database_url: str, instance_dir, **overrides) -> dict:
     """Return the configuration of a test app on the given database."""
     config = {
         "ENV": "testing",
@@ -91,7 +91,7 @@ def database_url(database_factory):
 @pytest.fixture
 def app_config(database_url, tmp_path) -> dict:
     """Configuration of the test app; tests may change it before using ``app``."""
-    return test_config(database_url, tmp_path)
+    return build_test_config(database_url, tmp_path)
 
 
 class IsolatedClient(FlaskClient):

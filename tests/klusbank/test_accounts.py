@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 
 import time_machine
@@ -7,6 +8,12 @@ from klusbank.accounts.services import make_invitation_token
 from klusbank.db import utcnow
 from klusbank.extensions import db
 from tests.factories import PASSWORD, create_corporation, create_user_with_roles, login
+
+
+def _without_tokens(body: bytes, email: str) -> str:
+    # CSRF tokens and the typed e-mail address legitimately differ between pages.
+    text = body.decode().replace(email, "")
+    return re.sub(r'name="csrf_token" value="[^"]*"', "", text)
 
 
 def test_login_with_password_reaches_home(app, client):
@@ -36,9 +43,9 @@ def test_failed_login_hides_whether_account_exists(app, client):
         b"E-mail address or password is wrong" in wrong_password.data
         or b"wachtwoord" in wrong_password.data
     )
-    assert wrong_password.data.replace(
-        user.email.encode(), b""
-    ) == unknown_email.data.replace(b"nobody@example.test", b"")
+    assert _without_tokens(wrong_password.data, user.email) == _without_tokens(
+        unknown_email.data, "nobody@example.test"
+    )
     assert db.session.query(AuditEvent).filter_by(action="login.failed").count() == 2
 
 
