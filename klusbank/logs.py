@@ -21,7 +21,10 @@ def configure_logging(level: str) -> None:
                 "stderr": {"class": "logging.StreamHandler", "formatter": "plain"}
             },
             "root": {"level": level, "handlers": ["stderr"]},
-            "loggers": {"werkzeug": {"level": "WARNING"}},
+            "loggers": {
+                "werkzeug": {"level": "WARNING"},
+                "alembic.runtime.plugins": {"level": "WARNING"},
+            },
         }
     )
     _configured = True
