@@ -17,7 +17,7 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 translations: $(STAMP)
-	$(BIN)/pybabel compile --use-fuzzy -d translations -f >/dev/null 2>&1 || $(BIN)/pybabel compile -d translations
+	$(BIN)/pybabel compile --statistics -d translations
 
 demo: install
 	$(FLASK) db upgrade
@@ -49,4 +49,4 @@ clean:
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k add_nav_entry:3 \
 		-o translations/messages.pot klusbank participation rewards liability templates
-	$(BIN)/pybabel update -i translations/messages.pot -d translations
+	$(BIN)/pybabel update --no-fuzzy-matching -i translations/messages.pot -d translations
