@@ -4,8 +4,8 @@ Revision ID: 0005_rewards_engine
 Revises: 0004_participation
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0005_rewards_engine"
 down_revision = "0004_participation"
