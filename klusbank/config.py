@@ -58,6 +58,9 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "REMEMBER_COOKIE_SECURE": environment == "production",
         "REMEMBER_COOKIE_DURATION": timedelta(days=14),
         "WTF_CSRF_TIME_LIMIT": None,
+        # klusbank.security checks CSRF on portal routes and klusbank.api on API
+        # routes, because Flask-WTF's blueprint exemption misses nested blueprints.
+        "WTF_CSRF_CHECK_DEFAULT": False,
         # Flask-Limiter keeps counters here; use redis:// when several worker
         # processes serve the portal, so the limits hold across them.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
@@ -82,7 +85,19 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     if environment == "testing":
         config.setdefault("TESTING", True)
     _ensure_secret_key(config)
+    _ensure_shared_rate_limit_storage(config)
     return config
+
+
+def _ensure_shared_rate_limit_storage(config: dict[str, Any]) -> None:
+    """Require rate-limit storage shared by all worker processes in production."""
+    if config["ENV"] != "production" or not config.get("RATELIMIT_ENABLED", True):
+        return
+    if str(config["RATELIMIT_STORAGE_URI"]).startswith("memory://"):
+        raise ConfigError(
+            "RATELIMIT_STORAGE_URI is memory://, which each worker process counts "
+            "on its own; set it to a shared store such as redis://host:6379"
+        )
 
 
 def _ensure_secret_key(config: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -114,6 +115,18 @@ def handle_http_error(error: HTTPException):
     return response
 
 
+def handle_csrf_error(error: CSRFError):
+    logger.info("rejected %s %s: %s", request.method, request.path, error.description)
+    if wants_json():
+        message = _(
+            "The CSRF token is missing or invalid. Send the portal's token in the "
+            "X-CSRFToken header, or authenticate with an API token."
+        )
+    else:
+        message = _("The form has expired. Reload the page and try again.")
+    return _respond(400, message, {})
+
+
 def handle_unexpected_error(error: Exception):
     logger.exception("unhandled error on %s %s", request.method, request.path)
     return _respond(500, _("Something went wrong on our side. Try again later."), {})
@@ -123,5 +136,6 @@ def register_error_handlers(app: Flask) -> None:
     """Map domain, validation and HTTP errors to pages or JSON bodies."""
     app.register_error_handler(KlusbankError, handle_domain_error)
     app.register_error_handler(ValidationError, handle_validation_error)
+    app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected_error)

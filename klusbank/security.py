@@ -1,12 +1,14 @@
-"""Sessions, login loading, security headers and safe redirects."""
+"""Sessions, login loading, CSRF on portal forms, security headers, safe redirects."""
 
 import string
+import unicodedata
 from urllib.parse import unquote, urlsplit
 
-from flask import Flask, g, jsonify, redirect, request, session, url_for
+from flask import Flask, current_app, jsonify, redirect, request, session, url_for
 from flask_babel import lazy_gettext
 
-from klusbank.extensions import db, login_manager, talisman
+from klusbank.extensions import csrf, db, login_manager, talisman
+from klusbank.net import client_address
 
 # No inline scripts or styles: every script and stylesheet comes from /static.
 CONTENT_SECURITY_POLICY = {
@@ -19,13 +21,20 @@ CONTENT_SECURITY_POLICY = {
     "form-action": "'self'",
     "frame-ancestors": "'none'",
 }
-_UNSAFE_REDIRECT_CHARS = frozenset(string.whitespace + "\\") | {
-    chr(code) for code in range(32)
-}
+# Sent to this site only: URLs such as invitation links carry secrets, and
+# Flask-WTF rejects form posts over HTTPS that lack a same-origin Referer.
+REFERRER_POLICY = "same-origin"
+HSTS_MAX_AGE_SECONDS = 365 * 24 * 3600
+API_BLUEPRINT = "api_v1"
+_UNSAFE_REDIRECT_CHARS = frozenset(string.whitespace + "\\")
 
 
 def init_security(app: Flask) -> None:
-    """Set up Flask-Login and the security headers (flask-talisman)."""
+    """Set up Flask-Login, CSRF on portal forms and the security headers."""
+    app.before_request(pin_forwarded_for)
+    app.before_request(protect_portal_form)
+    app.before_request(make_session_permanent)
+
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = lazy_gettext("Log in to continue.")
@@ -33,21 +42,59 @@ def init_security(app: Flask) -> None:
     login_manager.session_protection = "strong"
     login_manager.user_loader(load_user)
     login_manager.unauthorized_handler(respond_unauthorized)
+
     # flask-talisman is the maintained Flask binding for CSP, HSTS, nosniff and
-    # referrer policy; it also forces HTTPS when configured.
+    # the referrer policy. It sends HSTS only on HTTPS requests and redirects
+    # plain HTTP to HTTPS when FORCE_HTTPS is set.
+    # NOTE: flask-talisman 1.1 keeps these options on the one global object, so
+    # with several apps in one process the last app set up wins (tests only).
     talisman.init_app(
         app,
         force_https=app.config["FORCE_HTTPS"],
         strict_transport_security=True,
-        strict_transport_security_max_age=31536000,
+        strict_transport_security_max_age=HSTS_MAX_AGE_SECONDS,
         content_security_policy=CONTENT_SECURITY_POLICY,
         frame_options="DENY",
-        referrer_policy="strict-origin-when-cross-origin",
+        referrer_policy=REFERRER_POLICY,
         session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
         session_cookie_http_only=True,
         x_content_type_options=True,
     )
-    app.before_request(make_session_permanent)
+
+
+def pin_forwarded_for() -> None:
+    """Make X-Forwarded-For name only the client address that the app trusts.
+
+    Flask-Login 0.6 binds a session to the first X-Forwarded-For address, which
+    the client chooses freely. Replacing the header with the address that
+    ``ProxyFix`` trusted (or the socket address without trusted proxies) makes
+    strong session protection compare an address the client cannot forge.
+    """
+    request.environ["HTTP_X_FORWARDED_FOR"] = client_address()
+
+
+def protect_portal_form() -> None:
+    """Require the CSRF token on every portal write.
+
+    Flask-WTF's own check is off (WTF_CSRF_CHECK_DEFAULT), because its
+    blueprint exemption does not reach the domain blueprints nested in the API.
+    The API checks bearer tokens and CSRF itself (``klusbank.api``).
+    """
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return
+    if request.blueprints and request.blueprints[-1] == API_BLUEPRINT:
+        return
+    csrf.protect(apply_exemptions=True)
+
+
+def make_session_permanent() -> None:
+    """Let logged-in sessions expire after PERMANENT_SESSION_LIFETIME of inactivity.
+
+    A permanent session cookie is signed again on every request
+    (SESSION_REFRESH_EACH_REQUEST), so the lifetime counts from the last request.
+    """
+    if "_user_id" in session:
+        session.permanent = True
 
 
 def load_user(session_id: str):
@@ -68,28 +115,34 @@ def respond_unauthorized():
     if request.path.startswith("/api/"):
         body = {"status": 401, "message": "Authentication required.", "errors": {}}
         return jsonify(body), 401
+    if request.method not in ("GET", "HEAD"):
+        # A form post cannot be repeated by a redirect after login.
+        return redirect(url_for("accounts.login"))
     return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
-
-
-def make_session_permanent() -> None:
-    """Let sessions expire after PERMANENT_SESSION_LIFETIME of inactivity."""
-    session.permanent = True
-    g.setdefault("login_method", session.get("login_method", "password"))
 
 
 def is_safe_redirect(target: str | None) -> bool:
     """Tell whether ``target`` is a path on this site and nothing else.
 
-    Browsers strip tabs and newlines and read a backslash as a slash, so
-    ``/%09/evil`` and ``/\\evil`` would leave the site: both are rejected, as
-    are ``//host``, absolute URLs and anything with a scheme.
+    Browsers drop tabs and newlines inside URLs and read a backslash as a
+    slash, so ``/%09/host`` and ``/\\host`` would leave the site. Both are
+    rejected, as are ``//host``, absolute URLs, anything with a scheme and any
+    control character, also when percent-encoded.
     """
     if not target:
         return False
     decoded = unquote(target)
-    if any(char in _UNSAFE_REDIRECT_CHARS for char in decoded):
+    if any(_is_unsafe_char(char) for char in decoded):
         return False
     if not decoded.startswith("/") or decoded.startswith("//"):
         return False
     parts = urlsplit(decoded)
     return not parts.scheme and not parts.netloc
+
+
+def _is_unsafe_char(char: str) -> bool:
+    return (
+        char in _UNSAFE_REDIRECT_CHARS
+        or char.isspace()
+        or unicodedata.category(char).startswith("C")
+    )

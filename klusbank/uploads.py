@@ -12,6 +12,7 @@ import hashlib
 import io
 import logging
 import secrets
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,13 +69,17 @@ def store_image(data: bytes, *, field: str, folder: str) -> StoredImage:
 def _open_image(data: bytes, field: str) -> Image.Image:
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
-        image = Image.open(io.BytesIO(data))
-        image_format = image.format
-        image.load()
+        # Pillow only warns between MAX_PIXELS and twice that; reject those too.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            image_format = image.format
+            image.load()
     except (
         UnidentifiedImageError,
         OSError,
         Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
         SyntaxError,
         ValueError,
     ):

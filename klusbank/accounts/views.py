@@ -27,10 +27,11 @@ from klusbank.accounts.forms import (
     LoginForm,
     SetPasswordForm,
 )
-from klusbank.accounts.models import ApiToken, Role
+from klusbank.accounts.models import ApiToken, Role, User
 from klusbank.errors import InvalidInput
 from klusbank.extensions import db, limiter
 from klusbank.nav import add_nav_entry
+from klusbank.net import client_address
 from klusbank.security import is_safe_redirect
 
 logger = logging.getLogger(__name__)
@@ -65,11 +66,8 @@ def login():
     if form.validate_on_submit():
         user = services.authenticate(form.email.data, form.password.data)
         if user is None:
-            services.record_audit(
-                "login.failed", actor=None, subject=_email_fingerprint(form.email.data)
-            )
+            _record_failed_login(form.email.data)
             db.session.commit()
-            logger.info("failed login from %s", request.remote_addr)
             flash(_("E-mail address or password is wrong."), "error")
             return render_template("accounts/login.html", form=form), 401
         _start_session(user, remember=form.remember.data)
@@ -82,15 +80,30 @@ def login():
     return render_template("accounts/login.html", form=form)
 
 
-def _email_fingerprint(email: str) -> str:
-    # Failed logins are audited without storing what was typed as an address.
-    digest = hashlib.sha256(services.normalise_email(email).encode()).hexdigest()
-    return f"email-sha256:{digest[:16]}"
+def _record_failed_login(email: str) -> None:
+    # A failure against an existing account is filed under its corporation, so
+    # that corporation's administrators see it. The response stays the same
+    # either way, and what was typed as an address is stored only as a hash.
+    target = db.session.scalar(
+        select(User).where(User.email == services.normalise_email(email))
+    )
+    if target is None:
+        digest = hashlib.sha256(services.normalise_email(email).encode()).hexdigest()
+        subject, corporation_id = f"email-sha256:{digest[:16]}", None
+    else:
+        subject, corporation_id = f"user:{target.id}", target.corporation_id
+    services.record_audit(
+        "login.failed", actor=None, corporation_id=corporation_id, subject=subject
+    )
+    logger.info("failed login for %s from %s", subject, client_address())
 
 
 def _start_session(user, *, remember: bool) -> None:
     session.clear()
     login_user(user, remember=remember)
+    # Permanent sessions are signed again on every request, so they expire
+    # after PERMANENT_SESSION_LIFETIME without requests.
+    session.permanent = True
     session["login_method"] = "password"
     session["sid"] = secrets.token_urlsafe(24)
 
