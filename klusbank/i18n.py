@@ -1,12 +1,15 @@
 """Language of the current request: Dutch first, English second."""
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_login import current_user
 
 
 def select_locale() -> str:
     """Pick the user's chosen language, else the browser's, else Dutch."""
     languages = current_app.config["LANGUAGES"]
+    # Commands, jobs and the demo seed translate messages outside a request.
+    if not has_request_context():
+        return languages[0]
     chosen = session.get("locale")
     if chosen in languages:
         return chosen
