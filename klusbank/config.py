@@ -45,7 +45,8 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "BABEL_DEFAULT_TIMEZONE": BUSINESS_TIMEZONE,
         "LANGUAGES": ("nl", "en"),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
-        # Sessions end after this much inactivity; every request renews them.
+        # Sessions end after this much inactivity: klusbank.security signs a
+        # logged-in session again on every request.
         "PERMANENT_SESSION_LIFETIME": timedelta(
             minutes=int(os.environ.get("SESSION_IDLE_MINUTES", "30"))
         ),

@@ -1,5 +1,6 @@
 """Sessions, login loading, CSRF on portal forms, security headers, safe redirects."""
 
+import hashlib
 import string
 import unicodedata
 from urllib.parse import unquote, urlsplit
@@ -31,15 +32,17 @@ _UNSAFE_REDIRECT_CHARS = frozenset(string.whitespace + "\\")
 
 def init_security(app: Flask) -> None:
     """Set up Flask-Login, CSRF on portal forms and the security headers."""
-    app.before_request(pin_forwarded_for)
     app.before_request(protect_portal_form)
-    app.before_request(make_session_permanent)
+    app.before_request(refresh_session)
 
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = lazy_gettext("Log in to continue.")
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
+    # Flask-Login has no public setting for this; the attribute is what
+    # login_user and its session check call.
+    login_manager._session_identifier_generator = session_identifier
     login_manager.user_loader(load_user)
     login_manager.unauthorized_handler(respond_unauthorized)
 
@@ -62,15 +65,15 @@ def init_security(app: Flask) -> None:
     )
 
 
-def pin_forwarded_for() -> None:
-    """Make X-Forwarded-For name only the client address that the app trusts.
+def session_identifier() -> str:
+    """Return the fingerprint that binds a session to its client address and browser.
 
-    Flask-Login 0.6 binds a session to the first X-Forwarded-For address, which
-    the client chooses freely. Replacing the header with the address that
-    ``ProxyFix`` trusted (or the socket address without trusted proxies) makes
-    strong session protection compare an address the client cannot forge.
+    Flask-Login 0.6.3 would take the first X-Forwarded-For address, which the
+    client chooses freely; ``client_address`` trusts that header only behind
+    the configured number of proxies.
     """
-    request.environ["HTTP_X_FORWARDED_FOR"] = client_address()
+    user_agent = request.headers.get("User-Agent", "")
+    return hashlib.sha512(f"{client_address()}|{user_agent}".encode()).hexdigest()
 
 
 def protect_portal_form() -> None:
@@ -87,14 +90,16 @@ def protect_portal_form() -> None:
     csrf.protect(apply_exemptions=True)
 
 
-def make_session_permanent() -> None:
-    """Let logged-in sessions expire after PERMANENT_SESSION_LIFETIME of inactivity.
+def refresh_session() -> None:
+    """Sign a logged-in session again, so it expires after PERMANENT_SESSION_LIFETIME idle.
 
-    A permanent session cookie is signed again on every request
-    (SESSION_REFRESH_EACH_REQUEST), so the lifetime counts from the last request.
+    Flask rejects a session cookie signed longer ago than that lifetime. Sessions
+    stay non-permanent on purpose: Flask-Login's strong protection only ends
+    non-permanent sessions that move to another address or browser, and merely
+    marks permanent ones as not fresh.
     """
     if "_user_id" in session:
-        session.permanent = True
+        session.modified = True
 
 
 def load_user(session_id: str):

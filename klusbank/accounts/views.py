@@ -101,9 +101,6 @@ def _record_failed_login(email: str) -> None:
 def _start_session(user, *, remember: bool) -> None:
     session.clear()
     login_user(user, remember=remember)
-    # Permanent sessions are signed again on every request, so they expire
-    # after PERMANENT_SESSION_LIFETIME without requests.
-    session.permanent = True
     session["login_method"] = "password"
     session["sid"] = secrets.token_urlsafe(24)
 
@@ -116,8 +113,9 @@ def logout():
     services.end_all_sessions(user)
     services.record_audit("logout", actor=user, subject=f"user:{user.id}")
     db.session.commit()
-    logout_user()
+    # Clear first: logout_user marks the remember cookie for deletion in the session.
     session.clear()
+    logout_user()
     flash(_("You are logged out."), "info")
     return redirect(url_for("accounts.login"))
 

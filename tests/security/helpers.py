@@ -145,9 +145,9 @@ class ActorClients:
         return {"Authorization": f"Bearer {self.world.api_tokens[actor]}"}
 
 
-def csrf_token_from(client: FlaskClient, path: str = "/login") -> str:
+def csrf_token_from(client: FlaskClient, path: str = "/login", **kwargs) -> str:
     """Return the CSRF token that a portal page renders for the client's session."""
-    page = client.get(path).get_data(as_text=True)
+    page = client.get(path, **kwargs).get_data(as_text=True)
     match = _CSRF_INPUT.search(page)
     assert match, f"no csrf_token input on {path}"
     return match.group(1)
@@ -160,7 +160,7 @@ def login_with_form(
     data = {
         "email": user.email,
         "password": PASSWORD,
-        "csrf_token": csrf_token_from(client, "/login"),
+        "csrf_token": csrf_token_from(client, "/login", **kwargs),
     }
     if remember:
         data["remember"] = "y"
