@@ -1,0 +1,168 @@
+"""Idempotency keys: request hashes, replays of earlier results and stored rejections.
+
+A keyed request that a business rule rejects is remembered in
+``ledger_rejections`` so that a retry with the same key gets the same
+rejection, even if the rule would pass by then. The service that rejects
+cannot commit, and the caller's transaction usually rolls back on the error,
+so the rejection is not written in that transaction. It is kept in the
+session and written in a short transaction of its own on a fresh connection
+as soon as the caller's transaction ends, whether it committed or rolled back.
+Waiting for the end matters on SQLite: the caller's transaction may hold the
+database's only write lock, and a second connection writing before it ends
+would wait for itself. A crash between the rejection and the end of the
+transaction loses the record; a retry is then judged again.
+"""
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event, null, select, union_all
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, SessionTransaction
+
+from klusbank.db import utcnow
+from klusbank.errors import IdempotencyConflict, RuleViolation
+from klusbank.extensions import db
+from rewards.ledger.dialect import insert_ignoring_conflicts
+from rewards.ledger.models import Hold, Journal, Rejection
+
+logger = logging.getLogger(__name__)
+
+JOURNAL = "journal"
+HOLD = "hold"
+_PENDING = "ledger_pending_rejections"
+
+
+def request_hash(request: dict[str, Any]) -> str:
+    """Return the SHA-256 of a request's canonical JSON (sorted keys, no spaces)."""
+    canonical = json.dumps(
+        request, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=True
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Previous:
+    """The outcome of an earlier request with the same key: a record id or a rejection."""
+
+    record_id: int | None
+    request_hash: str
+    code: str | None = None
+    message: str | None = None
+
+    @property
+    def is_rejection(self) -> bool:
+        return self.record_id is None
+
+
+def find_previous(
+    corporation_id: int, operation: str, idempotency_key: str
+) -> Previous | None:
+    """Return the journal or hold, or the rejection, stored under a key."""
+    pending = _pending_rejections(db.session).get(
+        (corporation_id, operation, idempotency_key)
+    )
+    if pending is not None:
+        return Previous(
+            None, pending["request_hash"], pending["code"], pending["message"]
+        )
+
+    model = Journal if operation == JOURNAL else Hold
+    records = select(
+        model.id,
+        model.request_hash,
+        null().label("code"),
+        null().label("message"),
+    ).where(
+        model.corporation_id == corporation_id,
+        model.idempotency_key == idempotency_key,
+    )
+    rejections = select(
+        null().label("id"),
+        Rejection.request_hash,
+        Rejection.code,
+        Rejection.message,
+    ).where(
+        Rejection.corporation_id == corporation_id,
+        Rejection.operation == operation,
+        Rejection.idempotency_key == idempotency_key,
+    )
+    rows = db.session.execute(union_all(records, rejections)).all()
+    if not rows:
+        return None
+    # A stored record wins over a rejection: the key did take effect.
+    row = min(rows, key=lambda found: found[0] is None)
+    return Previous(row[0], row[1], row[2], row[3])
+
+
+def replay(previous: Previous, digest: str, idempotency_key: str) -> int:
+    """Return the id stored under the key, or raise what the first request got."""
+    if previous.request_hash != digest:
+        raise IdempotencyConflict(
+            f"Idempotency key {idempotency_key!r} was used for a different request;"
+            " use a new key for a new request.",
+            code="idempotency_conflict",
+        )
+    if previous.is_rejection:
+        raise RuleViolation(previous.message or "", code=previous.code or "rejected")
+    assert previous.record_id is not None
+    return previous.record_id
+
+
+def remember_rejection(
+    corporation_id: int,
+    operation: str,
+    idempotency_key: str,
+    digest: str,
+    rejection: RuleViolation,
+) -> None:
+    """Keep a rejection to write once the current transaction has ended."""
+    _install_writer()
+    _pending_rejections(db.session)[(corporation_id, operation, idempotency_key)] = {
+        "corporation_id": corporation_id,
+        "operation": operation,
+        "idempotency_key": idempotency_key,
+        "request_hash": digest,
+        "code": rejection.code,
+        "message": rejection.message,
+        "recorded_at": utcnow(),
+    }
+    logger.info(
+        "ledger %s %r of corporation %s rejected: %s",
+        operation,
+        idempotency_key,
+        corporation_id,
+        rejection.code,
+    )
+
+
+def _pending_rejections(session: Session) -> dict[tuple[int, str, str], dict]:
+    return session.info.setdefault(_PENDING, {})
+
+
+def _install_writer() -> None:
+    if not event.contains(Session, "after_transaction_end", _write_rejections):
+        event.listen(Session, "after_transaction_end", _write_rejections)
+
+
+def _write_rejections(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is not None:
+        return
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    engine = session.get_bind()
+    try:
+        with engine.begin() as connection:
+            for row in pending.values():
+                connection.execute(
+                    insert_ignoring_conflicts(connection, Rejection), row
+                )
+    except SQLAlchemyError:
+        logger.exception(
+            "could not store %d ledger rejection(s); retries will be judged again",
+            len(pending),
+        )
