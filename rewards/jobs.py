@@ -1,8 +1,304 @@
-"""Scheduled work of the rewards domain."""
+"""Scheduled work of the rewards domain: the monthly close and the nightly verify.
+
+``close_period`` is the close itself, a plain function that the scheduler, the
+CLI, the finance portal, the demo and the tests all call. It runs inside the
+caller's transaction and never commits: the caller commits once, so a close
+that fails or is killed at any step leaves nothing behind, and a rerun does the
+whole close again with the same result. Exactly once is guaranteed by a lock on
+the corporation and month, the period status read under that lock, and the
+idempotency keys of the settlement journals, never by the scheduler.
+"""
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
+from sqlalchemy import select, text
+
+from klusbank.db import utcnow
+from klusbank.errors import RuleViolation
+from klusbank.extensions import db
+from klusbank.housing.models import Corporation
+from klusbank.scheduler import run_in_app_context
+from klusbank.timeutil import AMSTERDAM, Period
+from rewards.engine import queries
+from rewards.engine.models import CloseRun, PayoutMethod
+from rewards.engine.services import settle_tenant
+from rewards.ledger import services as ledger
+from rewards.ledger.models import AccountKind, Journal, PeriodStatus
+
+logger = logging.getLogger(__name__)
+
+CLOSE_STEPS = ("lock", "closing", "settle", "snapshot", "closed")
+SETTLEMENT_COUNTER_ACCOUNTS = (
+    AccountKind.POINTS_ISSUED,
+    AccountKind.POINTS_SETTLED,
+    AccountKind.POINTS_EXPIRED,
+    AccountKind.REWARD_EXPENSE,
+)
+CLOSE_JOB_ID = "rewards.close_previous_month"
+VERIFY_JOB_ID = "rewards.verify_ledger"
+
+
+@dataclass(frozen=True)
+class CloseResult:
+    """What a close did, or found done already."""
+
+    corporation_id: int
+    period: Period
+    already_closed: bool
+    tenants_settled: int
+    rent_credit_cents: int
+    payout_cents: int
+    converted_points: int
+    expired_points: int
+    carried_points: int
+    checksum: str
+
+
+def close_period(
+    corporation_id: int,
+    period: Period,
+    *,
+    trigger: str = "job",
+    actor_id: int | None = None,
+    after_step: Callable[[str], None] | None = None,
+) -> CloseResult:
+    """Close a month of a corporation: lock, mark closing, settle, snapshot, mark closed.
+
+    Closing a closed month changes nothing and reports it. ``after_step`` is
+    called with each name in CLOSE_STEPS once that step is done; tests use it
+    to fail the close half-way.
+    """
+    started_at = utcnow()
+    step_done = after_step or (lambda step: None)
+    corporation = db.session.get(Corporation, corporation_id)
+    if corporation is None:
+        raise ValueError(f"corporation {corporation_id} does not exist")
+
+    lock_period(corporation_id, period)
+    step_done("lock")
+    status = ledger.period_status(corporation_id, period)
+    if status == PeriodStatus.CLOSED:
+        logger.info("close of %s for %s: already closed", period, corporation.code)
+        return _closed_result(corporation_id, period)
+    _check_can_close(corporation_id, period)
+
+    if status == PeriodStatus.OPEN:
+        ledger.mark_period_closing(corporation_id, period)
+    step_done("closing")
+
+    lines = []
+    for tenant_id in queries.tenants_with_points(corporation_id):
+        line = settle_tenant(corporation, tenant_id, period)
+        if line is not None:
+            lines.append(line)
+    step_done("settle")
+
+    checksum = ledger.write_period_snapshot(corporation_id, period)
+    step_done("snapshot")
+
+    ledger.mark_period_closed(corporation_id, period)
+    run = CloseRun(
+        corporation_id=corporation_id,
+        period=str(period),
+        trigger=trigger,
+        actor_id=actor_id,
+        tenants_settled=len(lines),
+        rent_credit_cents=_total(lines, "amount_cents", PayoutMethod.RENT_CREDIT),
+        payout_cents=_total(lines, "amount_cents", PayoutMethod.PAYOUT),
+        converted_points=_total(lines, "converted_points"),
+        expired_points=_total(lines, "expired_points"),
+        carried_points=_total(lines, "carried_points"),
+        checksum=checksum,
+        started_at=started_at,
+    )
+    db.session.add(run)
+    db.session.flush()
+    step_done("closed")
+    logger.info(
+        "closed %s for %s (%s): %d tenants settled, %d cents rent credit, "
+        "%d cents payout, %d points converted, %d expired, %d carried",
+        period,
+        corporation.code,
+        trigger,
+        run.tenants_settled,
+        run.rent_credit_cents,
+        run.payout_cents,
+        run.converted_points,
+        run.expired_points,
+        run.carried_points,
+    )
+    return _result(run, already_closed=False)
+
+
+def prepare_close(corporation_id: int, period: Period) -> None:
+    """Create every ledger account the close of a month will post to.
+
+    Run it in its own transaction before ``close_period``. PostgreSQL does not
+    roll back sequence values, so accounts created by a close that then fails
+    would get other ids on the rerun, and the snapshot checksum covers account
+    ids. With the accounts in place, a failed close leaves no trace.
+    """
+    for kind in SETTLEMENT_COUNTER_ACCOUNTS:
+        ledger.corporation_account(corporation_id, kind)
+    for tenant_id in queries.tenants_with_points(corporation_id):
+        for kind in (AccountKind.TENANT_RENT_CREDIT, AccountKind.TENANT_PAYOUT):
+            ledger.tenant_account(corporation_id, tenant_id, kind)
+    logger.info(
+        "accounts of corporation %s ready for the close of %s", corporation_id, period
+    )
+
+
+def run_close(
+    app: Flask, corporation_id: int, period: Period, **options
+) -> CloseResult:
+    """Prepare the accounts and close a month, each in its own transaction."""
+    run_in_app_context(app, prepare_close, corporation_id, period)
+    return run_in_app_context(app, close_period, corporation_id, period, **options)
+
+
+def lock_period(corporation_id: int, period: Period) -> None:
+    """Hold the close lock of a corporation and month until the transaction ends.
+
+    PostgreSQL takes a transaction-level advisory lock. SQLite has one writer
+    at a time, so the transaction starts with BEGIN IMMEDIATE to take the write
+    lock before anything is read; a transaction that has written already holds
+    it.
+    """
+    connection = db.session.connection()
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        connection.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"),
+            {"key": _lock_key(corporation_id, period)},
+        )
+    elif dialect == "sqlite":
+        driver_connection = connection.connection.driver_connection
+        if not driver_connection.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _lock_key(corporation_id: int, period: Period) -> int:
+    digest = hashlib.sha256(f"rewards.close:{corporation_id}:{period}".encode())
+    return int.from_bytes(digest.digest()[:8], "big", signed=True)
+
+
+def _check_can_close(corporation_id: int, period: Period) -> None:
+    if utcnow() < period.ends_at:
+        raise RuleViolation(
+            f"{period} has not ended yet; it can be closed from "
+            f"{period.next().first_day.isoformat()}.",
+            code="period_not_ended",
+        )
+    earlier = db.session.scalars(
+        select(Journal.period)
+        .where(Journal.corporation_id == corporation_id, Journal.period < str(period))
+        .distinct()
+        .order_by(Journal.period)
+    )
+    for name in earlier:
+        if ledger.period_status(corporation_id, Period.parse(name)) != (
+            PeriodStatus.CLOSED
+        ):
+            raise RuleViolation(
+                f"{name} is not closed yet; close it before {period}.",
+                code="earlier_period_open",
+            )
+
+
+def _total(lines, column: str, method: PayoutMethod | None = None) -> int:
+    return sum(
+        getattr(line, column)
+        for line in lines
+        if method is None or line.method == method
+    )
+
+
+def _result(run: CloseRun, *, already_closed: bool) -> CloseResult:
+    return CloseResult(
+        corporation_id=run.corporation_id,
+        period=Period.parse(run.period),
+        already_closed=already_closed,
+        tenants_settled=run.tenants_settled,
+        rent_credit_cents=run.rent_credit_cents,
+        payout_cents=run.payout_cents,
+        converted_points=run.converted_points,
+        expired_points=run.expired_points,
+        carried_points=run.carried_points,
+        checksum=run.checksum,
+    )
+
+
+def _closed_result(corporation_id: int, period: Period) -> CloseResult:
+    run = queries.close_run(corporation_id, period)
+    if run is not None:
+        return _result(run, already_closed=True)
+    # Closed by the ledger without a close run of the engine.
+    return CloseResult(corporation_id, period, True, 0, 0, 0, 0, 0, 0, "")
+
+
+def close_previous_month(app: Flask) -> dict[str, int]:
+    """Close last month for every corporation, each in its own transaction."""
+    with app.app_context():
+        corporations = list(
+            db.session.execute(select(Corporation.id, Corporation.code)).all()
+        )
+        db.session.remove()
+    period = Period.of(utcnow().astimezone(AMSTERDAM).date()).previous()
+    counts = {"closed": 0, "already_closed": 0, "failed": 0}
+    for corporation_id, code in corporations:
+        try:
+            result = run_close(app, corporation_id, period, trigger="scheduler")
+        except Exception:
+            # One corporation's failure must not keep the others from closing.
+            logger.exception("close of %s for %s failed", period, code)
+            counts["failed"] += 1
+            continue
+        counts["already_closed" if result.already_closed else "closed"] += 1
+    logger.info(
+        "scheduled close of %s: %d closed, %d already closed, %d failed",
+        period,
+        counts["closed"],
+        counts["already_closed"],
+        counts["failed"],
+    )
+    return counts
+
+
+def verify_ledger_job() -> list[str]:
+    """Check every ledger invariant and log the result."""
+    from rewards.ledger.verify import verify_ledger
+
+    violations = verify_ledger()
+    if violations:
+        for violation in violations[:100]:
+            logger.error("ledger verify: %s", violation)
+        logger.error("ledger verify found %d violations", len(violations))
+    else:
+        logger.info("ledger verify found no violations")
+    return violations
 
 
 def schedule(scheduler: BaseScheduler, app: Flask) -> None:
-    """Add this domain's jobs to the scheduler (none yet)."""
+    """Add the monthly close and the nightly ledger verify to the scheduler."""
+    scheduler.add_job(
+        close_previous_month,
+        CronTrigger(day=1, hour=2, minute=0, timezone=AMSTERDAM),
+        args=[app],
+        id=CLOSE_JOB_ID,
+        name="Close last month for every corporation",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        run_in_app_context,
+        CronTrigger(hour=3, minute=30, timezone=AMSTERDAM),
+        args=[app, verify_ledger_job],
+        id=VERIFY_JOB_ID,
+        name="Verify the rewards ledger",
+        replace_existing=True,
+    )
