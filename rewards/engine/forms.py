@@ -1,0 +1,108 @@
+"""Portal forms of the rewards engine: payout choice, rule version, close."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+)
+
+from rewards.engine.models import PayoutMethod
+
+
+class PayoutChoiceForm(FlaskForm):
+    method = RadioField(
+        _l("How do you want to receive your reward?"),
+        choices=[
+            SelectChoice(
+                PayoutMethod.RENT_CREDIT.value, _l("Rent credit (huurkorting)")
+            ),
+            SelectChoice(PayoutMethod.PAYOUT.value, _l("Payout to my bank account")),
+        ],
+        default=PayoutMethod.RENT_CREDIT.value,
+        validators=[InputRequired()],
+    )
+    iban = StringField(_l("IBAN"), validators=[Optional(), Length(max=42)])
+    account_holder = StringField(
+        _l("Account holder's name"), validators=[Optional(), Length(max=70)]
+    )
+    bsn = StringField(
+        _l("Citizen service number (BSN)"), validators=[Optional(), Length(max=12)]
+    )
+    acknowledge_tax = BooleanField(
+        _l(
+            "I have read that a payout is most likely taxable income and may "
+            "lower a benefit I receive."
+        )
+    )
+
+
+def _cents(label):
+    return IntegerField(label, validators=[Optional(), NumberRange(min=0)])
+
+
+class RuleVersionForm(FlaskForm):
+    effective_from = DateField(_l("In force from (first day of a month)"))
+    rent_credit_rate_cents = IntegerField(
+        _l("Rent credit: cents"), validators=[InputRequired(), NumberRange(min=1)]
+    )
+    rent_credit_rate_points = IntegerField(
+        _l("per number of points"),
+        default=1,
+        validators=[InputRequired(), NumberRange(min=1)],
+    )
+    payout_rate_cents = IntegerField(
+        _l("Payout: cents"), validators=[InputRequired(), NumberRange(min=1)]
+    )
+    payout_rate_points = IntegerField(
+        _l("per number of points"),
+        default=1,
+        validators=[InputRequired(), NumberRange(min=1)],
+    )
+    weekend_multiplier_permille = IntegerField(
+        _l("Weekend multiplier (per mille, 1000 = x1)"),
+        default=1000,
+        validators=[InputRequired(), NumberRange(min=1000, max=10000)],
+    )
+    category_multipliers = TextAreaField(
+        _l("Category multipliers: one 'category code = per mille' a line"),
+        validators=[Optional(), Length(max=4000)],
+    )
+    rent_credit_cap_month_cents = _cents(_l("Rent credit cap per month (cents)"))
+    rent_credit_cap_year_cents = _cents(_l("Rent credit cap per year (cents)"))
+    payout_cap_month_cents = _cents(_l("Payout cap per month (cents)"))
+    payout_cap_year_cents = _cents(_l("Payout cap per year (cents)"))
+    minimum_payout_cents = IntegerField(
+        _l("Minimum payout (cents)"),
+        default=0,
+        validators=[InputRequired(), NumberRange(min=0)],
+    )
+    expiry_months = IntegerField(
+        _l("Unsettled points expire after (months; empty: never)"),
+        validators=[Optional(), NumberRange(min=1, max=120)],
+    )
+    is_volunteer_allowance = BooleanField(
+        _l("Payouts are a volunteer allowance paid by a tenants' association")
+    )
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
+
+
+class CloseForm(FlaskForm):
+    period = HiddenField(validators=[DataRequired()])
+    confirm = BooleanField(
+        _l("I have checked the preview and want to close this month now."),
+        validators=[DataRequired(message=_l("Tick the box to confirm the close."))],
+    )
