@@ -66,6 +66,8 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         # processes serve the portal, so the limits hold across them.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_LOGIN": os.environ.get("RATELIMIT_LOGIN", "10 per 15 minutes"),
+        # Adds Retry-After (and X-RateLimit-*) to responses of limited routes.
+        "RATELIMIT_HEADERS_ENABLED": True,
         # Number of reverse proxies in front of the app whose X-Forwarded-For
         # header is trusted; 0 means the socket address is the client address.
         "TRUSTED_PROXY_COUNT": int(os.environ.get("TRUSTED_PROXY_COUNT", "0")),
