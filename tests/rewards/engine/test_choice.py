@@ -19,6 +19,7 @@ from tests.rewards.engine.helpers import (
     choose_payout,
     close,
     create_rules,
+    credit,
 )
 
 
@@ -146,3 +147,34 @@ def test_payout_page_saves_choice(app, client):
     choice = db.session.scalar(select(PayoutChoice))
     assert choice.method == PayoutMethod.PAYOUT
     assert choice.tenant_id == tenant.id
+
+
+def test_api_returns_masked_choice(app, client):
+    tenant = create_tenant(create_corporation())
+    choose_payout(tenant, amsterdam(2026, 11, 2))
+    db.session.commit()
+    login(client, tenant)
+
+    body = client.get("/api/v1/rewards/payout-choice").get_json()
+
+    assert body["method"] == "payout"
+    assert body["iban_masked"] == "NL** **** **** 4300"
+    assert body["bsn_masked"] == "******333"
+    assert VALID_IBAN not in str(body)
+
+
+def test_api_lists_own_settlements(app, client):
+    corporation = create_corporation()
+    create_rules(create_finance(corporation))
+    tenant = create_tenant(corporation)
+    other = create_tenant(corporation)
+    credit(corporation, tenant, 40, amsterdam(2026, 10, 7))
+    credit(corporation, other, 50, amsterdam(2026, 10, 8))
+    db.session.commit()
+    close(app, corporation, Period(2026, 10))
+    login(client, tenant)
+
+    body = client.get("/api/v1/rewards/settlements").get_json()
+
+    assert [line["amount_cents"] for line in body["settlements"]] == [400]
+    assert body["settlements"][0]["method"] == "rent_credit"
