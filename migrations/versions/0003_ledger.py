@@ -582,8 +582,8 @@ POSTGRESQL_TRIGGERS = (
                 USING ERRCODE = 'foreign_key_violation';
         END IF;
         IF account.asset <> NEW.asset THEN
-            RAISE EXCEPTION 'ledger: posting in % on account % that holds %',
-                NEW.asset, NEW.account_id, account.asset
+            RAISE EXCEPTION 'ledger: posting asset % differs from asset % of account %',
+                NEW.asset, account.asset, NEW.account_id
                 USING ERRCODE = 'check_violation';
         END IF;
         IF account.corporation_id <> journal.corporation_id THEN

@@ -29,18 +29,6 @@ AFTER_NOVEMBER = datetime(2026, 12, 2, 9, tzinfo=UTC)
 
 
 @pytest.fixture
-def corporation(app):
-    return create_corporation()
-
-
-@pytest.fixture
-def tenant(corporation):
-    tenant = create_tenant(corporation)
-    db.session.commit()
-    return tenant
-
-
-@pytest.fixture
 def payout_account(corporation, tenant):
     fund_payout(corporation, tenant, 1000, on=NOV_3)
     db.session.commit()

@@ -43,18 +43,6 @@ def _payout(corporation, tenant) -> int:
     return queries.tenant_balances(corporation.id, tenant.id)[AccountKind.TENANT_PAYOUT]
 
 
-@pytest.fixture
-def corporation(app):
-    return create_corporation()
-
-
-@pytest.fixture
-def tenant(corporation):
-    tenant = create_tenant(corporation)
-    db.session.commit()
-    return tenant
-
-
 def test_post_journal_seals_and_updates_balances(corporation, tenant):
     journal = credit_points(corporation, tenant, 12, on=NOV_3)
     db.session.commit()
