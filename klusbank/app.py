@@ -60,6 +60,7 @@ def init_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Register the portal blueprints and the JSON API of every domain."""
+    from klusbank import openapi
     from klusbank import views as core_views
     from klusbank.accounts import admin_views
     from klusbank.accounts import views as account_views
@@ -85,6 +86,7 @@ def register_blueprints(app: Flask) -> None:
     api_v1 = create_api_blueprint()
     for module in (liability_api, participation_api, rewards_api):
         module.register(api_v1)
+    openapi.register(api_v1)
     app.register_blueprint(api_v1)
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from PIL import Image
 from sqlalchemy import func, select
 
-from klusbank.accounts.models import User
+from klusbank.accounts.models import ApiToken, User
 from klusbank.accounts.services import create_api_token
 from klusbank.db import utcnow
 from klusbank.extensions import db
@@ -64,7 +64,7 @@ def create_chore(
     deadline_at: datetime | None = None,
     now: datetime | None = None,
 ) -> Chore:
-    """Post a chore whose claim window is open now, unless told otherwise."""
+    """Post a chore whose claim window is open now, unless the times are given."""
     now = now or utcnow()
     opens_at = opens_at or now - timedelta(hours=1)
     closes_at = closes_at or now + timedelta(days=7)
@@ -149,8 +149,9 @@ def claim_state(claim_id: int) -> tuple:
     )
 
 
-def use_token(client, user: User) -> None:
+def use_token(client, user: User) -> ApiToken:
     """Send every following request of ``client`` with a new API token of ``user``."""
-    _token, plain = create_api_token(user, "tests")
+    token, plain = create_api_token(user, "tests")
     db.session.commit()
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {plain}"
+    return token

@@ -1,0 +1,280 @@
+"""Marshmallow schemas of the participation API, and strict JSON body parsing.
+
+Input is strict: unknown fields raise (nested ones too), numbers must be JSON
+numbers and booleans JSON booleans, every integer and string is bounded, and
+datetimes must carry a UTC offset. The body parser rejects NaN and Infinity,
+which Python's ``json`` module would otherwise accept.
+"""
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from flask import request
+from flask_babel import gettext as _
+from marshmallow import RAISE, Schema, fields, validate
+
+from klusbank.errors import InvalidInput
+from participation import limits
+from participation.models import ClaimStatus, ProofKind, Recurrence, RewardMode
+from participation.queries import ChoreSort, ChoreState
+
+MAX_ID = 2**31 - 1
+# Enough for every field of every participation request, with room to spare.
+MAX_JSON_BODY_BYTES = 64 * 1024
+
+
+class StrictSchema(Schema):
+    """A schema that rejects unknown fields."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class StrictDecimal(fields.Decimal):
+    """A decimal that must arrive as a JSON number, never as a string or boolean."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class StrictBoolean(fields.Boolean):
+    """A boolean that must be JSON true or false, never 0, 1 or a string."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if value is True or value is False:
+            return value
+        raise self.make_error("invalid")
+
+
+def load_json(schema: Schema) -> dict[str, Any]:
+    """Parse the request's JSON body with ``schema``; an empty body counts as ``{}``.
+
+    Raises InvalidInput for a body that is not a JSON object, and marshmallow's
+    ValidationError (a 422 with field messages) for invalid fields.
+    """
+    raw = request.get_data(cache=True)
+    if len(raw) > MAX_JSON_BODY_BYTES:
+        raise InvalidInput(_("The request body is too large."))
+    if not raw.strip():
+        return schema.load({})
+    if not request.is_json:
+        raise InvalidInput(
+            _("Send the body as JSON with the header Content-Type: application/json.")
+        )
+    try:
+        data = json.loads(raw, parse_constant=_reject_constant, parse_float=Decimal)
+    except (ValueError, RecursionError):
+        raise InvalidInput(_("The request body is not valid JSON."))
+    if not isinstance(data, dict):
+        raise InvalidInput(_("Send a JSON object as the request body."))
+    return schema.load(data)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed in JSON")
+
+
+def load_query(schema: Schema) -> dict[str, Any]:
+    """Parse the query string with ``schema``; a repeated parameter is invalid."""
+    args = request.args
+    repeated = [key for key in args if len(args.getlist(key)) > 1]
+    if repeated:
+        raise InvalidInput(
+            _("Some fields are invalid."),
+            errors={key: [_("Give this parameter once.")] for key in repeated},
+        )
+    return schema.load(args.to_dict())
+
+
+# --- Input ---------------------------------------------------------------
+
+
+class ChoreQuerySchema(StrictSchema):
+    """Filters and order of the tenant's list of chores (query string)."""
+
+    category_id = fields.Integer(validate=validate.Range(1, MAX_ID))
+    cluster_id = fields.Integer(validate=validate.Range(1, MAX_ID))
+    available_only = fields.Boolean(
+        truthy={"true", "1"}, falsy={"false", "0"}, load_default=False
+    )
+    sort = fields.Enum(ChoreSort, by_value=True, load_default=ChoreSort.CLOSING)
+
+
+class RepeatSchema(StrictSchema):
+    """How often a new chore repeats; one chore is created per occurrence."""
+
+    every = fields.Enum(Recurrence, by_value=True, required=True)
+    occurrences = fields.Integer(
+        strict=True,
+        required=True,
+        validate=validate.Range(1, max(limits.MAX_OCCURRENCES.values())),
+        metadata={"description": "At most 52 weekly or 12 monthly occurrences."},
+    )
+
+
+class ChoreCreateSchema(StrictSchema):
+    """A chore a caretaker posts to one of their clusters."""
+
+    cluster_id = fields.Integer(
+        strict=True, required=True, validate=validate.Range(1, MAX_ID)
+    )
+    category_id = fields.Integer(
+        strict=True, required=True, validate=validate.Range(1, MAX_ID)
+    )
+    title = fields.String(
+        required=True,
+        validate=validate.Length(limits.TITLE_MIN_LENGTH, limits.TITLE_MAX_LENGTH),
+    )
+    description = fields.String(
+        load_default="", validate=validate.Length(max=limits.DESCRIPTION_MAX_LENGTH)
+    )
+    reward_points = fields.Integer(
+        strict=True,
+        required=True,
+        validate=validate.Range(1, limits.MAX_REWARD_POINTS),
+    )
+    reward_mode = fields.Enum(RewardMode, by_value=True, load_default=RewardMode.EACH)
+    places = fields.Integer(
+        strict=True, load_default=1, validate=validate.Range(1, limits.MAX_PLACES)
+    )
+    proof = fields.Enum(ProofKind, by_value=True, load_default=ProofKind.NOTE)
+    claim_opens_at = fields.AwareDateTime(required=True)
+    claim_closes_at = fields.AwareDateTime(required=True)
+    deadline_at = fields.AwareDateTime(required=True)
+    repeat = fields.Nested(RepeatSchema, load_default=None, allow_none=True)
+
+
+class EmptySchema(StrictSchema):
+    """A request body without fields (``{}`` or nothing)."""
+
+
+class SubmitSchema(StrictSchema):
+    """Submitted work as JSON; send multipart/form-data to include a photo."""
+
+    note = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=limits.NOTE_MAX_LENGTH),
+    )
+    hours_spent = StrictDecimal(
+        load_default=None,
+        allow_none=True,
+        allow_nan=False,
+        places=2,
+        validate=validate.Range(min=0, max=limits.MAX_HOURS_SPENT, min_inclusive=False),
+        # apispec would print the Decimal bounds as strings; give them as numbers.
+        metadata={
+            "description": "Hours spent, above 0 and at most 24, e.g. 1.5.",
+            "minimum": 0,
+            "exclusiveMinimum": True,
+            "maximum": limits.MAX_HOURS_SPENT,
+        },
+    )
+
+
+class SubmitFormSchema(StrictSchema):
+    """Submitted work as multipart/form-data fields, beside the ``photo`` file."""
+
+    note = fields.String(
+        load_default=None, validate=validate.Length(max=limits.NOTE_MAX_LENGTH)
+    )
+    hours_spent = fields.String(
+        load_default=None,
+        validate=validate.Regexp(
+            r"^\d{1,2}([.,]\d{1,2})?$",
+            error="Enter hours as a number such as 1.5.",
+        ),
+    )
+    photo = fields.Raw(
+        load_default=None,
+        metadata={
+            "type": "string",
+            "format": "binary",
+            "description": "JPEG or PNG, at most 10 MB.",
+        },
+    )
+
+
+class RejectSchema(StrictSchema):
+    """Why the work is rejected; the tenant sees the reason."""
+
+    reason = fields.String(
+        required=True,
+        validate=validate.Length(
+            min=limits.REASON_MIN_LENGTH, max=limits.REASON_MAX_LENGTH
+        ),
+    )
+
+
+# --- Output --------------------------------------------------------------
+
+
+class NamedRefSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+
+
+class ChoreSchema(Schema):
+    """A chore as a tenant or a member of staff sees it."""
+
+    id = fields.Integer()
+    title = fields.String()
+    description = fields.String()
+    cluster = fields.Nested(NamedRefSchema)
+    category = fields.Nested(NamedRefSchema)
+    briefing_required = fields.Boolean()
+    reward_points = fields.Integer()
+    reward_mode = fields.Enum(RewardMode, by_value=True)
+    places = fields.Integer()
+    places_left = fields.Integer()
+    proof = fields.Enum(ProofKind, by_value=True)
+    state = fields.Enum(ChoreState, by_value=True)
+    claim_opens_at = fields.AwareDateTime()
+    claim_closes_at = fields.AwareDateTime()
+    deadline_at = fields.AwareDateTime()
+    cancel_reason = fields.String(allow_none=True)
+    own_claim_id = fields.Integer(allow_none=True)
+
+
+class ChoreListSchema(Schema):
+    chores = fields.List(fields.Nested(ChoreSchema))
+
+
+class ClaimEventSchema(Schema):
+    """One state change of a claim."""
+
+    at = fields.AwareDateTime()
+    from_status = fields.Enum(ClaimStatus, by_value=True, allow_none=True)
+    to_status = fields.Enum(ClaimStatus, by_value=True)
+    actor = fields.String(
+        allow_none=True, metadata={"description": "Name; null for the system."}
+    )
+    reason = fields.String(allow_none=True)
+
+
+class ClaimSchema(Schema):
+    """A claim with its submission, decision, credit and history."""
+
+    id = fields.Integer()
+    chore_id = fields.Integer()
+    chore_title = fields.String()
+    tenant = fields.Nested(NamedRefSchema)
+    status = fields.Enum(ClaimStatus, by_value=True)
+    claimed_at = fields.AwareDateTime()
+    submitted_at = fields.AwareDateTime(allow_none=True)
+    deadline_at = fields.AwareDateTime()
+    note = fields.String(allow_none=True)
+    hours_spent = fields.Float(allow_none=True)
+    photo_url = fields.String(allow_none=True)
+    rejection_reason = fields.String(allow_none=True)
+    cancel_reason = fields.String(allow_none=True)
+    points_credited = fields.Integer(allow_none=True)
+    needs_second_approval = fields.Boolean()
+    events = fields.List(fields.Nested(ClaimEventSchema))
+
+
+class ClaimListSchema(Schema):
+    claims = fields.List(fields.Nested(ClaimSchema))
