@@ -125,7 +125,7 @@ def places_taken(chore_ids: list[int]) -> dict[int, int]:
         .where(Claim.chore_id.in_(chore_ids), Claim.slot.is_not(None))
         .group_by(Claim.chore_id)
     )
-    return dict(db.session.execute(query).tuples().all())
+    return dict(db.session.execute(query).all())
 
 
 def open_chores_for_tenant(
