@@ -46,7 +46,7 @@ VERIFY_JOB_ID = "rewards.verify_ledger"
 
 @dataclass(frozen=True)
 class CloseResult:
-    """What a close did, or found done already."""
+    """Counts and totals of a close, or of the earlier close of a closed month."""
 
     corporation_id: int
     period: Period
@@ -78,7 +78,7 @@ def close_period(
     step_done = after_step or (lambda step: None)
     corporation = db.session.get(Corporation, corporation_id)
     if corporation is None:
-        raise ValueError(f"corporation {corporation_id} does not exist")
+        raise ValueError(f"corporation {corporation_id} not found")
 
     lock_period(corporation_id, period)
     step_done("lock")
@@ -144,6 +144,8 @@ def prepare_close(corporation_id: int, period: Period) -> None:
     would get other ids on the rerun, and the snapshot checksum covers account
     ids. With the accounts in place, a failed close leaves no trace.
     """
+    if ledger.period_status(corporation_id, period) == PeriodStatus.CLOSED:
+        return
     for kind in SETTLEMENT_COUNTER_ACCOUNTS:
         ledger.corporation_account(corporation_id, kind)
     for tenant_id in queries.tenants_with_points(corporation_id):
@@ -166,9 +168,9 @@ def lock_period(corporation_id: int, period: Period) -> None:
     """Hold the close lock of a corporation and month until the transaction ends.
 
     PostgreSQL takes a transaction-level advisory lock. SQLite has one writer
-    at a time, so the transaction starts with BEGIN IMMEDIATE to take the write
-    lock before anything is read; a transaction that has written already holds
-    it.
+    at a time, so the transaction starts with BEGIN IMMEDIATE, which takes the
+    write lock before anything is read. A transaction that has written already
+    holds that lock.
     """
     connection = db.session.connection()
     dialect = connection.dialect.name

@@ -251,6 +251,11 @@ def upgrade():
             name=op.f("fk_reward_settlement_lines_payout_choice"),
         ),
         sa.ForeignKeyConstraint(
+            ["journal_id"],
+            ["ledger_journals.id"],
+            name=op.f("fk_reward_settlement_lines_journal_id_ledger_journals"),
+        ),
+        sa.ForeignKeyConstraint(
             ["corrects_line_id"],
             ["reward_settlement_lines.id"],
             name=op.f("fk_reward_settlement_lines_corrects_line"),

@@ -1,8 +1,8 @@
 """``flask rewards preview`` and ``flask rewards close``.
 
-``preview`` writes nothing. ``close`` commits the ledger accounts the close
-needs first (see ``rewards.jobs.prepare_close``), then the close itself as one
-transaction; on any error it rolls back and exits non-zero.
+``preview`` writes nothing. ``close`` first commits the ledger accounts the
+close needs (see ``rewards.jobs.prepare_close``), then the close itself as one
+transaction. On any error it rolls back and exits non-zero.
 """
 
 import click

@@ -279,7 +279,7 @@ class SettlementLine(Base):
         )
     )
     # The ledger journal that books this line; NULL when nothing moved.
-    journal_id: Mapped[int | None]
+    journal_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_journals.id"))
 
     earned_points: Mapped[int] = mapped_column(default=0)
     opening_points: Mapped[int] = mapped_column(default=0)

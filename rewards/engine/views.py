@@ -170,6 +170,7 @@ def run_close():
         period = Period.parse(form.period.data or "")
     except ValueError:
         abort(404)
+
     if not form.validate_on_submit():
         flash(_("Tick the box to confirm the close."), "error")
         return redirect(url_for(".close_preview", period=str(period)))
@@ -188,6 +189,7 @@ def run_close():
         tenants_settled=result.tenants_settled,
     )
     db.session.commit()
+
     if result.already_closed:
         flash(_("%(month)s was already closed.", month=str(period)), "info")
     else:

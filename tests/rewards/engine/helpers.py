@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime, time
 import time_machine
 
 from klusbank.accounts.models import User
-from klusbank.extensions import db
 from klusbank.housing.models import Corporation
 from klusbank.timeutil import AMSTERDAM, Period
 from rewards.engine import rules, services
@@ -84,7 +83,3 @@ def use_work_details(app, details: dict[int, rules.WorkDetails]) -> None:
             if journal_id in details
         },
     )
-
-
-def commit() -> None:
-    db.session.commit()

@@ -10,10 +10,12 @@ from klusbank import create_app
 from klusbank.errors import RuleViolation
 from klusbank.extensions import db
 from klusbank.timeutil import Period
-from rewards.engine.models import CloseRun, SettlementLine
+from rewards.engine import services
+from rewards.engine.models import CloseRun, SettlementKind, SettlementLine
 from rewards.jobs import CLOSE_STEPS
 from rewards.ledger import services as ledger
 from rewards.ledger.models import Journal, LedgerPeriod, PeriodSnapshot, PeriodStatus
+from rewards.ledger.verify import verify_ledger
 from tests.conftest import build_test_config
 from tests.factories import create_corporation, create_finance, create_tenant
 from tests.rewards.engine.helpers import (
@@ -185,3 +187,46 @@ def test_closed_month_refuses_late_approval(app):
 
     with pytest.raises(RuleViolation):
         credit(corporation, tenant, 10, amsterdam(2026, 11, 29))
+
+
+def test_correction_goes_into_next_open_month(app):
+    corporation = build_november(app)
+    close(app, corporation, NOVEMBER)
+    finance = create_finance(corporation)
+    original = db.session.scalar(
+        select(SettlementLine).where(SettlementLine.amount_cents == 1_200)
+    )
+    checksum = db.session.scalar(
+        select(LedgerPeriod.checksum).where(LedgerPeriod.period == "2026-11")
+    )
+
+    with time_machine.travel(amsterdam(2026, 12, 3), tick=False):
+        correction = services.record_correction(
+            finance,
+            original.id,
+            amount_cents=150,
+            reason="chore of 10 November was worth 15 more points",
+            idempotency_key="test-1",
+        )
+        again = services.record_correction(
+            finance,
+            original.id,
+            amount_cents=150,
+            reason="chore of 10 November was worth 15 more points",
+            idempotency_key="test-1",
+        )
+    journal = db.session.get(Journal, correction.journal_id)
+
+    assert correction.period == "2026-12"
+    assert correction.corrects_line_id == original.id
+    assert correction.kind == SettlementKind.CORRECTION
+    assert again.id == correction.id
+    assert journal.period == "2026-12"
+    assert ledger.period_status(corporation.id, NOVEMBER) == PeriodStatus.CLOSED
+    assert verify_ledger(corporation.id) == []
+    assert (
+        db.session.scalar(
+            select(LedgerPeriod.checksum).where(LedgerPeriod.period == "2026-11")
+        )
+        == checksum
+    )
