@@ -8,7 +8,7 @@ transaction. On any error it rolls back and exits non-zero.
 import click
 
 from klusbank.cli import corporation_by_code, corporation_option
-from klusbank.errors import RuleViolation
+from klusbank.errors import InvalidInput, RuleViolation
 from klusbank.extensions import db
 from klusbank.formatting import format_cents
 from klusbank.timeutil import Period
@@ -46,7 +46,7 @@ def preview(corporation_code: str, period: Period) -> None:
         plans = queries.preview_close(corporation.id, period)
     except RuleViolation as error:
         raise click.ClickException(error.message) from error
-    names = queries.tenant_names([plan.tenant_id for plan in plans])
+    names = queries.user_names([plan.tenant_id for plan in plans])
     click.echo(
         f"{'tenant':<32} {'method':<12} {'points':>8} {'amount':>12} "
         f"{'held back by':<18} {'expires':>8} {'carried':>8}"
@@ -95,7 +95,62 @@ def close(corporation_code: str, period: Period) -> None:
     )
 
 
+@click.command("volunteer-limits")
+@click.option("--year", type=int, required=True, help="Calendar year, e.g. 2026.")
+@click.option(
+    "--hourly-21-plus-cents",
+    type=int,
+    required=True,
+    help="Most per hour for volunteers aged 21 and over, in cents (2025: 560).",
+)
+@click.option(
+    "--hourly-under-21-cents",
+    type=int,
+    required=True,
+    help="Most per hour for volunteers under 21, in cents (2025: 330).",
+)
+@click.option(
+    "--month-cents",
+    type=int,
+    required=True,
+    help="Most per month, in cents (2025: 21000).",
+)
+@click.option(
+    "--year-cents",
+    type=int,
+    required=True,
+    help="Most per calendar year, in cents (2025: 210000).",
+)
+def volunteer_limits(
+    year: int,
+    hourly_21_plus_cents: int,
+    hourly_under_21_cents: int,
+    month_cents: int,
+    year_cents: int,
+) -> None:
+    """Add the volunteer-allowance limits of a year, as published for that year."""
+    from rewards.engine import services
+
+    try:
+        services.add_volunteer_limits(
+            year,
+            hourly_21_plus_cents=hourly_21_plus_cents,
+            hourly_under_21_cents=hourly_under_21_cents,
+            month_cents=month_cents,
+            year_cents=year_cents,
+        )
+    except (InvalidInput, RuleViolation) as error:
+        db.session.rollback()
+        details = "; ".join(
+            f"{name}: {' '.join(messages)}" for name, messages in error.errors.items()
+        )
+        raise click.ClickException(f"{error.message} {details}".strip()) from error
+    db.session.commit()
+    click.echo(f"added the volunteer-allowance limits of {year}")
+
+
 def add_commands(group: click.Group) -> None:
-    """Add the preview and close commands to the rewards group."""
+    """Add the preview, close and volunteer-limits commands to the rewards group."""
     group.add_command(preview)
     group.add_command(close)
+    group.add_command(volunteer_limits)

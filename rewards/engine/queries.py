@@ -399,11 +399,11 @@ def preview_close(corporation_id: int, period: Period) -> list[SettlementPlan]:
     return plans
 
 
-def tenant_names(tenant_ids: list[int]) -> dict[int, str]:
-    """Return the full names of tenants by id."""
-    if not tenant_ids:
+def user_names(user_ids: list[int]) -> dict[int, str]:
+    """Return the full names of users by id."""
+    if not user_ids:
         return {}
-    query = select(User.id, User.full_name).where(User.id.in_(tenant_ids))
+    query = select(User.id, User.full_name).where(User.id.in_(user_ids))
     return {row[0]: row[1] for row in db.session.execute(query)}
 
 

@@ -30,6 +30,7 @@ from rewards.engine.models import (
     RuleVersion,
     SettlementKind,
     SettlementLine,
+    VolunteerAllowanceLimit,
 )
 from rewards.engine.settlement import PERMILLE
 from rewards.ledger import services as ledger
@@ -46,6 +47,8 @@ logger = logging.getLogger(__name__)
 MAX_MULTIPLIER_PERMILLE = 10 * PERMILLE
 MAX_EXPIRY_MONTHS = 120
 ACCOUNT_HOLDER_MAX_LENGTH = 70
+MIN_LIMITS_YEAR = 2000
+MAX_LIMITS_YEAR = 2100
 
 
 def _require_finance(actor: User) -> None:
@@ -188,6 +191,47 @@ def create_rule_version(
         actor.id,
     )
     return version
+
+
+def add_volunteer_limits(
+    year: int,
+    *,
+    hourly_21_plus_cents: int,
+    hourly_under_21_cents: int,
+    month_cents: int,
+    year_cents: int,
+) -> VolunteerAllowanceLimit:
+    """Add the volunteer-allowance limits of a year; a year's limits never change."""
+    values = {
+        "hourly_21_plus_cents": hourly_21_plus_cents,
+        "hourly_under_21_cents": hourly_under_21_cents,
+        "month_cents": month_cents,
+        "year_cents": year_cents,
+    }
+    errors = {
+        name: [_("Enter 0 or more cents.")]
+        for name, value in values.items()
+        if value < 0
+    }
+    if not MIN_LIMITS_YEAR <= year <= MAX_LIMITS_YEAR:
+        errors["year"] = [_("Enter a year from 2000 to 2100.")]
+    if errors:
+        raise InvalidInput(_("Some fields are invalid."), errors=errors)
+    if db.session.get(VolunteerAllowanceLimit, year) is not None:
+        raise RuleViolation(
+            _(
+                "The limits of %(year)d exist already; they stay as they are because "
+                "settlements may have used them.",
+                year=year,
+            ),
+            code="volunteer_limits_exist",
+        )
+
+    limits = VolunteerAllowanceLimit(year=year, **values)
+    db.session.add(limits)
+    db.session.flush()
+    logger.info("volunteer-allowance limits of %d added", year)
+    return limits
 
 
 def next_close_period(corporation_id: int) -> Period:

@@ -18,6 +18,7 @@ from flask_login import current_user
 from klusbank.accounts.access import roles_required
 from klusbank.accounts.models import Role
 from klusbank.accounts.services import record_audit
+from klusbank.db import utcnow
 from klusbank.errors import InvalidInput, RuleViolation
 from klusbank.extensions import db
 from klusbank.housing.models import Corporation
@@ -144,9 +145,10 @@ def close_preview():
         plans=plans,
         lines=lines,
         problem=problem,
-        names=queries.tenant_names(tenant_ids),
+        names=queries.user_names(tenant_ids),
         form=CloseForm(period=str(period)),
         run=queries.close_run(corporation.id, period),
+        has_ended=utcnow() >= period.ends_at,
         totals=_plan_totals(plans),
     )
 
@@ -209,8 +211,12 @@ def run_close():
 def close_history():
     """List the closed months with their counts and totals."""
     corporation = _corporation()
+    runs = queries.close_runs(corporation.id)
+    actor_ids = [run.actor_id for run in runs if run.actor_id is not None]
     return render_template(
-        "rewards/engine/close_history.html", runs=queries.close_runs(corporation.id)
+        "rewards/engine/close_history.html",
+        runs=runs,
+        names=queries.user_names(actor_ids),
     )
 
 

@@ -259,3 +259,33 @@ def test_volunteer_limits_seeded_for_2024_and_2025(app):
     assert limits[2025].hourly_under_21_cents == 330
     assert limits[2025].month_cents == 21_000
     assert limits[2025].year_cents == 210_000
+
+
+def test_volunteer_year_limit_stops_payouts(app):
+    corporation, _, _ = setup_corporation(
+        effective_from=date(2025, 1, 1), is_volunteer_allowance=True
+    )
+    tenant = create_tenant(corporation)
+    tenant.date_of_birth = date(1970, 1, 1)
+    choose_payout(tenant, amsterdam(2024, 12, 20))
+    details = {}
+    for month in range(1, 12):
+        _, journal_id = credit(corporation, tenant, 3_000, amsterdam(2025, month, 10))
+        details[journal_id] = WorkDetails(
+            journal_id, None, date(2025, month, 10), 3_600
+        )
+    use_work_details(app, details)
+    db.session.commit()
+
+    for month in range(1, 12):
+        close(app, corporation, Period(2025, month))
+    october = line_of(tenant, Period(2025, 10))
+    november = line_of(tenant, Period(2025, 11))
+
+    # Ten months at the month limit of 210 euros reach the year limit of 2,100.
+    assert october.amount_cents == 21_000
+    assert october.limited_by == "volunteer_month"
+    assert november.year_to_date_cents == 210_000
+    assert november.amount_cents == 0
+    assert november.limited_by == "volunteer_year"
+    assert november.carried_points == 12_000

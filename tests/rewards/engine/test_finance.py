@@ -7,7 +7,12 @@ from sqlalchemy import func, select
 
 from klusbank.extensions import db
 from klusbank.timeutil import Period
-from rewards.engine.models import CloseRun, RuleVersion, SettlementLine
+from rewards.engine.models import (
+    CloseRun,
+    RuleVersion,
+    SettlementLine,
+    VolunteerAllowanceLimit,
+)
 from rewards.ledger import services as ledger
 from rewards.ledger.models import PeriodStatus
 from tests.factories import create_corporation, create_finance, create_tenant, login
@@ -167,3 +172,28 @@ def test_cli_options_have_help(app, runner):
 
         assert "Short code of the corporation" in result.output
         assert "YYYY-MM" in result.output
+
+
+def test_cli_adds_volunteer_limits_once(app, runner):
+    arguments = [
+        "rewards",
+        "volunteer-limits",
+        "--year",
+        "2026",
+        "--hourly-21-plus-cents",
+        "570",
+        "--hourly-under-21-cents",
+        "340",
+        "--month-cents",
+        "21000",
+        "--year-cents",
+        "210000",
+    ]
+
+    first = runner.invoke(args=arguments)
+    second = runner.invoke(args=arguments)
+
+    assert first.exit_code == 0, first.output
+    assert db.session.get(VolunteerAllowanceLimit, 2026).hourly_21_plus_cents == 570
+    assert second.exit_code == 1
+    assert "exist already" in second.output
