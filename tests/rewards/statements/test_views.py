@@ -108,22 +108,22 @@ def test_finance_downloads_one_statement(world, client):
     assert event.details["tenant_id"] == world.rent_tenant.id
 
 
-@pytest.mark.parametrize("url", EXPORT_URLS)
-def test_only_finance_reaches_exports(world, app, url):
+def test_only_finance_reaches_exports(world, app):
     others = (
         world.rent_tenant,
         create_caretaker(world.corporation),
         create_user_with_roles(world.corporation, Role.ADMIN),
     )
     db.session.commit()
+    clients = {}
+    for user in (*others, world.finance):
+        clients[user] = app.test_client()
+        login(clients[user], user)
 
-    for user in others:
-        client = app.test_client()
-        login(client, user)
-        assert client.get(url).status_code == 404, user
-    client = app.test_client()
-    login(client, world.finance)
-    assert client.get(url).status_code == 200
+    for url in EXPORT_URLS:
+        for user in others:
+            assert clients[user].get(url).status_code == 404, (url, user)
+        assert clients[world.finance].get(url).status_code == 200, url
 
 
 def test_export_csv_download_audited(world, client):
