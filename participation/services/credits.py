@@ -44,7 +44,7 @@ def credit_approval(approval: ClaimApproval, points: int, *, at: datetime) -> No
             points,
             approval_id=approval.id,
             approved_at=at,
-            memo=f"{chore.title} (chore {chore.id}, claim {claim.id})",
+            memo=chore.title,
         )
         approval.journal_id = journal.id
     db.session.flush()
