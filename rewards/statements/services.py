@@ -22,7 +22,11 @@ from klusbank.errors import NotFound, RuleViolation
 from klusbank.extensions import db
 from klusbank.timeutil import Period
 from rewards.statements import queries
-from rewards.statements.data import build_statement, build_yearly_overview
+from rewards.statements.data import (
+    StatementData,
+    build_statement,
+    build_yearly_overview,
+)
 from rewards.statements.exports import rows
 from rewards.statements.exports.csv_cells import CsvDialect
 from rewards.statements.exports.ledger_csv import write_ledger_csv
@@ -182,6 +186,15 @@ def tenant_payout_years(tenant: User) -> list[int]:
         if queries.payments_in_year(tenant.corporation_id, year, tenant.id):
             years.append(year)
     return years
+
+
+def statement_data_for(actor: User, period: Period) -> StatementData:
+    """Return the figures of the actor's own statement of a closed month, or NotFound."""
+    if not actor.has_role(Role.TENANT):
+        raise NotFound(_("Page not found."))
+    if period not in queries.tenant_statement_periods(actor.corporation_id, actor.id):
+        raise NotFound(_("There is no statement for this month."))
+    return build_statement(actor.corporation_id, actor.id, period)
 
 
 def statement_for_download(
