@@ -11,7 +11,7 @@ from participation import services
 from participation.forms import utc_to_amsterdam
 from participation.models import Chore, ChoreCategory, ClaimStatus, ProofKind
 from tests.factories import create_admin, create_corporation, create_finance, login
-from tests.liability.helpers import create_briefing
+from tests.liability.helpers import create_briefing, publish
 from tests.participation.helpers import (
     claim_state,
     create_neighbourhood,
@@ -139,6 +139,25 @@ def test_refused_claim_page_names_reason(app, client):
     assert "All places on this chore are taken" in response.get_data(
         as_text=True
     ) or "plaatsen" in response.get_data(as_text=True)
+    assert row_counts() == counts
+
+
+def test_missing_briefing_page_links_to_it(app, client):
+    corporation = create_corporation()
+    briefing = create_briefing(corporation)
+    publish(briefing)
+    place = create_neighbourhood(corporation, briefing=briefing)
+    tenant = place.add_tenant()
+    db.session.commit()
+    login(client, tenant)
+    counts = row_counts()
+
+    response = client.post(f"/participation/chores/{place.chore.id}/claim")
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert f"/liability/briefings/{briefing.id}" in html
+    assert "safety briefing" in html or "veiligheidsinstructie" in html
     assert row_counts() == counts
 
 
