@@ -138,10 +138,11 @@ def export(
     dialect: str,
     out_file: Path,
 ) -> None:
-    """Write a finance export of a closed month (payees: of a year) to a file.
+    """Write a finance export of a closed month, or of a year for payees, to a file.
 
-    For sepa, the month's payout batch is created (holding the payouts in the
-    ledger) when it does not exist yet; exporting again writes the same file.
+    For sepa, the command creates the month's payout batch when it does not
+    exist yet, which holds the payouts in the ledger. Exporting again writes
+    the same file.
     """
     corporation = corporation_by_code(corporation_code)
     if kind == "payees" and year is None:

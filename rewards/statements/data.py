@@ -126,7 +126,7 @@ class PaymentLine:
 
 @dataclass(frozen=True)
 class YearlyOverviewData:
-    """What a tenant was paid in one calendar year, for their tax return."""
+    """The payouts of one tenant in one calendar year, for their tax return."""
 
     corporation_id: int
     corporation_name: str

@@ -1,7 +1,7 @@
 """Demo data of the statements: payout account, payout batches and rendered statements.
 
 Called after the engine's demo close. Earlier closed months get a payout batch
-that the bank paid today, so the payee report has figures; the previous month
+that the bank paid today, so the payee report has figures. The previous month
 gets a batch waiting for the bank, so finance can download its SEPA file and
 mark it paid or failed. The demo logins' statements of the previous month are
 rendered ahead; the others are rendered when first downloaded.

@@ -1,7 +1,7 @@
 """Reads for statements and exports: closed months from the ledger and the engine.
 
 Every figure comes from posted journals of closed months, so reading it twice
-gives the same answer. Balances are signed on the account's normal side;
+gives the same result. Balances are signed on the account's normal side;
 every tenant account is credit-normal, so a credit adds to what is owed to
 the tenant.
 """
@@ -42,7 +42,7 @@ OUTGOING_JOURNAL_KINDS = (JournalKind.PAYOUT, JournalKind.RENT_CREDIT)
 
 @dataclass(frozen=True)
 class TenantPlace:
-    """Where a tenant lived at the end of a month: unit, address and tenancy."""
+    """A tenant's unit, address and tenancy at the end of a month."""
 
     unit_external_id: str
     tenancy_reference: str
@@ -210,9 +210,9 @@ def granted_cents_by_tenant(
 ) -> dict[int, int]:
     """Return, per tenant, the net euros granted on one account kind in a month.
 
-    Granted means every journal but payouts and rent credit bookings, so
-    settlements, their corrections and reversals count; a tenant with a net
-    of zero is left out.
+    Granted means every journal except payouts and rent credit bookings, so
+    settlements, their corrections and reversals count. Tenants with a net of
+    zero are left out.
     """
     query = (
         select(Account.tenant_id, func.sum(signed_amount()))

@@ -1,7 +1,7 @@
 """Render every statement of a month on all CPU cores and store each once.
 
 Worker processes are started with ``spawn``, never ``fork``, so none inherits
-the parent's database connections; each builds its own app and connection in
+the parent's database connections. Each builds its own app and connection in
 its initializer, reads one tenant's closed month and returns the PDF bytes.
 The parent alone writes: it stores each file with its SHA-256 and copies it
 into the output folder. Statements already stored are not rendered again, so
@@ -48,7 +48,7 @@ _worker_app: Flask | None = None
 
 @dataclass(frozen=True)
 class RenderReport:
-    """What a run did: statements rendered now and statements found stored."""
+    """Counts of a run: statements rendered now and statements found stored."""
 
     rendered: int
     reused: int

@@ -1,8 +1,8 @@
 """Statements and exports: render, store and hand out files, each audited.
 
 Services check who may see what and flush; the request or command commits.
-A tenant sees only their own statements; finance sees every file of their
-corporation; anyone else gets NotFound, so ids reveal nothing.
+A tenant gets only their own statements, and finance every file of their
+corporation. Anyone else gets NotFound, so ids reveal nothing.
 """
 
 import hashlib

@@ -27,7 +27,7 @@ HEADER = (
 
 @dataclass(frozen=True)
 class PayeeRow:
-    """What one payee received in a year."""
+    """One payee's payments in a year, with the details the tax office needs."""
 
     bsn: str
     name: str

@@ -3,8 +3,9 @@
 The file is built with lxml from plain data and validated against the official
 ISO 20022 schema that the sepaxml package ships, before anyone can download
 it. Everything in it comes from the batch, including the creation time, so
-exporting a batch again gives the same bytes; the bank then receives the same
-message id and rejects the second upload as a duplicate instead of paying twice.
+exporting a batch again gives the same bytes. The bank then receives the same
+message id again and rejects the second upload as a duplicate instead of
+paying twice.
 """
 
 import functools
