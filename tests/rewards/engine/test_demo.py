@@ -24,7 +24,7 @@ def seed_demo():
     return context
 
 
-def test_demo_has_rules_and_both_choices(app):
+def test_demo_last_month_closed_once(app, runner):
     context = seed_demo()
     payout_login = next(
         tenant
@@ -35,15 +35,6 @@ def test_demo_has_rules_and_both_choices(app):
         tenant.id: queries.payout_choice_for(tenant.id, OCTOBER)
         for tenant in context.tenants
     }
-
-    assert db.session.scalar(select(func.count()).select_from(RuleVersion)) == 2
-    assert choices[payout_login.id].method == PayoutMethod.PAYOUT
-    assert any(choice is None for choice in choices.values())
-    assert ledger.period_status(context.corporation.id, OCTOBER) == PeriodStatus.CLOSED
-
-
-def test_demo_previous_month_close_is_noop(app, runner):
-    seed_demo()
     before = db.session.scalar(select(func.count()).select_from(SettlementLine))
 
     with time_machine.travel(SEEDED_AT, tick=False):
@@ -51,6 +42,10 @@ def test_demo_previous_month_close_is_noop(app, runner):
             args=["rewards", "close", "--corporation", "demo", "--period", "2026-10"]
         )
 
+    assert db.session.scalar(select(func.count()).select_from(RuleVersion)) == 2
+    assert choices[payout_login.id].method == PayoutMethod.PAYOUT
+    assert any(choice is None for choice in choices.values())
+    assert ledger.period_status(context.corporation.id, OCTOBER) == PeriodStatus.CLOSED
     assert result.exit_code == 0, result.output
     assert "already closed" in result.output
     assert db.session.scalar(select(func.count()).select_from(SettlementLine)) == before
