@@ -1,6 +1,7 @@
 """Demo data of the rewards domain."""
 
 from rewards.engine import demo as engine_demo
+from rewards.statements import demo as statements_demo
 
 
 def seed(context) -> None:
@@ -9,5 +10,6 @@ def seed(context) -> None:
 
 
 def finish(context) -> None:
-    """Close the previous month and prepare statements and exports."""
+    """Close the previous month, then prepare its payout batch and statements."""
     engine_demo.finish(context)
+    statements_demo.finish(context)
