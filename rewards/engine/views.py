@@ -62,6 +62,11 @@ def _attach_errors(form, errors: dict) -> None:
             field.errors = list(field.errors) + list(messages)
 
 
+def _form_status() -> int:
+    """Return 422 for a form sent back with errors, 200 for a form shown."""
+    return 422 if request.method == "POST" else 200
+
+
 @bp.route("/payout", methods=["GET", "POST"])
 @roles_required(Role.TENANT)
 def payout_choice():
@@ -99,13 +104,14 @@ def payout_choice():
     form.iban.data = ""
     form.bsn.data = ""
     applies_from = services.next_close_period(current_user.corporation_id)
-    return render_template(
+    page = render_template(
         "rewards/engine/payout.html",
         form=form,
         latest=latest,
         applies_from=applies_from,
         in_force=queries.payout_choice_for(current_user.id, applies_from),
     )
+    return page, _form_status()
 
 
 def _corporation() -> Corporation:
@@ -171,7 +177,8 @@ def run_close():
     try:
         period = Period.parse(form.period.data or "")
     except ValueError:
-        abort(404)
+        flash(_("Choose a month to close from the preview."), "error")
+        return redirect(url_for(".close_preview"))
 
     if not form.validate_on_submit():
         flash(_("Tick the box to confirm the close."), "error")
@@ -283,9 +290,10 @@ def rules():
                 "success",
             )
             return redirect(url_for(".rules"))
-    return render_template(
+    page = render_template(
         "rewards/engine/rules.html",
         form=form,
         versions=rule_versions(corporation.id),
         volunteer_limits=queries.volunteer_limits(),
     )
+    return page, _form_status()

@@ -121,7 +121,7 @@ def test_payout_page_names_invalid_field(app, client):
     )
     page = response.get_data(as_text=True)
 
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert 'id="iban-error"' in page
     assert 'id="bsn-error"' not in page
     assert db.session.scalar(select(func.count()).select_from(PayoutChoice)) == 0

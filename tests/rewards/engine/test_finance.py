@@ -127,7 +127,7 @@ def test_rules_page_rejects_mid_month_start(app, client):
         )
     page = response.get_data(as_text=True)
 
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert 'id="effective_from-error"' in page
     assert db.session.scalar(select(func.count()).select_from(RuleVersion)) == 1
 
