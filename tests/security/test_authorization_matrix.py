@@ -73,6 +73,17 @@ EXPECTED: dict[str, dict[str, Case]] = {
         "housing.clusters":        case(302, 404, 404, 200, 200, 200, 200, 200),
         "housing.cluster":         case(302, 404, 404, 200, 404, 200, 404, 200),
         "housing.unit":            case(302, 404, 404, 200, 404, 200, 404, 200),
+        "rewards_engine.payout_choice":
+                                   case(302, 200, 200, 404, 404, 404, 404, 404),
+        "rewards_engine.close_preview":
+                                   case(302, 404, 404, 404, 404, 200, 200, 404),
+        "rewards_engine.close_history":
+                                   case(302, 404, 404, 404, 404, 200, 200, 404),
+        "rewards_engine.rules":    case(302, 404, 404, 404, 404, 200, 200, 404),
+        "api_v1.rewards_engine_api.payout_choice":
+                                   case(401, 200, 200, 404, 404, 404, 404, 404),
+        "api_v1.rewards_engine_api.settlements":
+                                   case(401, 200, 200, 404, 404, 404, 404, 404),
     },
     "POST": {
         #                               anon tenA tenB carX carY fin1 fin2 admin
@@ -88,6 +99,11 @@ EXPECTED: dict[str, dict[str, Case]] = {
         "admin.create_user":       case(302, 404, 404, 404, 404, 404, 404, 422),
         "admin.change_roles":      case(302, 404, 404, 404, 404, 404, 404, 422),
         "admin.assign_clusters":   case(302, 404, 404, 404, 404, 404, 404, 422),
+        "rewards_engine.payout_choice":
+                                   case(302, 422, 422, 404, 404, 404, 404, 404),
+        "rewards_engine.rules":    case(302, 404, 404, 404, 404, 422, 422, 404),
+        "rewards_engine.run_close":
+                                   case(302, 404, 404, 404, 404, 302, 302, 404),
     },
 }
 # fmt: on
