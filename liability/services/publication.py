@@ -1,5 +1,6 @@
 """Create briefings, and prepare and publish their versions."""
 
+import hashlib
 import logging
 import re
 from dataclasses import dataclass
@@ -51,6 +52,20 @@ class VersionDraft:
     effective_from: date
     is_material: bool
     change_summary: str
+
+    @property
+    def fingerprint(self) -> str:
+        """Return a SHA-256 of everything a preview shows, to compare at publication."""
+        parts = (
+            self.text_sha256,
+            self.html_sha256,
+            str(self.version_number),
+            self.locale,
+            self.effective_from.isoformat(),
+            str(self.is_material),
+            self.change_summary,
+        )
+        return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
 
 
 def create_briefing(
