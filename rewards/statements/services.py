@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from klusbank.accounts.access import today
 from klusbank.accounts.models import Role, User
 from klusbank.accounts.services import record_audit
-from klusbank.errors import NotFound, RuleViolation
+from klusbank.errors import NotFound
 from klusbank.extensions import db
 from klusbank.timeutil import Period
 from rewards.statements import queries
@@ -148,12 +148,9 @@ def ensure_yearly_overview(
 ) -> StatementFile:
     """Return a tenant's overview of payouts in an ended year, rendering it once."""
     if year >= today().year:
-        raise RuleViolation(
-            _(
-                "The yearly overview of %(year)s is made after the year ends.",
-                year=year,
-            ),
-            code="year_not_ended",
+        # The file does not exist before the year ends, so this is not found.
+        raise NotFound(
+            _("The yearly overview of %(year)s is made after the year ends.", year=year)
         )
     tenant = queries.tenant_user(corporation_id, tenant_id)
     existing = find_statement_file(
@@ -182,6 +179,7 @@ def tenant_statement_periods(tenant: User) -> list[Period]:
 def tenant_payout_years(tenant: User) -> list[int]:
     """Return the ended years in which the tenant received payouts, newest first."""
     years = []
+    # Financial records are kept for seven years, so older years are not offered.
     for year in range(today().year - 1, today().year - 8, -1):
         if queries.payments_in_year(tenant.corporation_id, year, tenant.id):
             years.append(year)

@@ -5,7 +5,7 @@ import pytest
 import time_machine
 from lxml import etree
 
-from klusbank.errors import RuleViolation
+from klusbank.errors import NotFound, RuleViolation
 from klusbank.extensions import db
 from rewards.ledger import queries as ledger_queries
 from rewards.ledger import services as ledger
@@ -206,7 +206,7 @@ def test_yearly_overview_after_year_ends(world):
 
 
 def test_yearly_overview_waits_for_year_end(world):
-    with pytest.raises(RuleViolation, match="after the year ends"):
+    with pytest.raises(NotFound, match="after the year ends"):
         ensure_yearly_overview(world.corporation.id, world.payout_tenant.id, 2026)
 
 
