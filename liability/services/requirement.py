@@ -2,7 +2,7 @@
 
 import logging
 
-from flask import has_request_context, request, url_for
+from flask import current_app, has_request_context, request, url_for
 from flask_babel import gettext as _
 
 from klusbank.accounts.models import User
@@ -61,10 +61,18 @@ def require_current_acceptance(
 
 
 def briefing_link(briefing_id: int, next_url: str | None) -> str:
-    """Return the URL of the tenant's briefing page, returning to ``next_url``."""
+    """Return the path of the tenant's briefing page, returning to ``next_url``."""
+    values: dict[str, object] = {"briefing_id": briefing_id}
     if next_url and is_safe_redirect(next_url):
-        return url_for("liability.briefing", briefing_id=briefing_id, next=next_url)
-    return url_for("liability.briefing", briefing_id=briefing_id)
+        values["next"] = next_url
+    if has_request_context():
+        return url_for("liability.briefing", **values)
+    # Jobs and the demo seed claim without a request, where url_for needs a
+    # SERVER_NAME; a path relative to the site root serves them as well.
+    adapter = current_app.url_map.bind(
+        "localhost", script_name=current_app.config.get("APPLICATION_ROOT") or "/"
+    )
+    return adapter.build("liability.briefing", values)
 
 
 def _return_path() -> str | None:

@@ -25,9 +25,8 @@ def test_require_without_acceptance_links_to_briefing(app, corporation, tenant):
     briefing = create_briefing(corporation)
     publish(briefing)
 
-    with app.test_request_context("/chores/7"):
-        with pytest.raises(RuleViolation) as raised:
-            liability.require_current_acceptance(tenant, briefing.id)
+    with app.test_request_context("/chores/7"), pytest.raises(RuleViolation) as raised:
+        liability.require_current_acceptance(tenant, briefing.id)
 
     assert raised.value.code == "briefing_required"
     assert f"/liability/briefings/{briefing.id}" in raised.value.link
@@ -53,9 +52,8 @@ def test_require_after_withdrawal_rejects(app, corporation, tenant):
         tenant, briefing.id, reason="Te zwaar", evidence=evidence()
     )
 
-    with app.test_request_context("/"):
-        with pytest.raises(RuleViolation) as raised:
-            liability.require_current_acceptance(tenant, briefing.id)
+    with app.test_request_context("/"), pytest.raises(RuleViolation) as raised:
+        liability.require_current_acceptance(tenant, briefing.id)
 
     assert raised.value.code == "briefing_required"
     assert "withdrew" in raised.value.message
@@ -69,9 +67,8 @@ def test_require_after_material_version_rejects(app, corporation, tenant):
     accept(tenant, first)
     publish(briefing, is_material=True, summary="Ladders banned", body="No ladders.")
 
-    with app.test_request_context("/"):
-        with pytest.raises(RuleViolation) as raised:
-            liability.require_current_acceptance(tenant, briefing.id)
+    with app.test_request_context("/"), pytest.raises(RuleViolation) as raised:
+        liability.require_current_acceptance(tenant, briefing.id)
 
     assert raised.value.code == "briefing_required"
     assert "changed" in raised.value.message
@@ -130,9 +127,8 @@ def test_accepting_new_material_version_covers_again(app, corporation, tenant):
 def test_unpublished_briefing_is_unavailable(app, corporation, tenant):
     briefing = create_briefing(corporation)
 
-    with app.test_request_context("/"):
-        with pytest.raises(RuleViolation) as raised:
-            liability.require_current_acceptance(tenant, briefing.id)
+    with app.test_request_context("/"), pytest.raises(RuleViolation) as raised:
+        liability.require_current_acceptance(tenant, briefing.id)
 
     assert raised.value.code == "briefing_unavailable"
 
@@ -233,3 +229,13 @@ def test_evidence_of_acceptance_is_plain_data(app, corporation, tenant):
     assert data["channel"] == "portal"
     assert data["typed_name"] == "Fatima el Amrani"
     assert data["accepted_at"] == acceptance.accepted_at
+
+
+def test_require_outside_request_links_by_path(app, corporation, tenant):
+    briefing = create_briefing(corporation)
+    publish(briefing)
+
+    with pytest.raises(RuleViolation) as raised:
+        liability.require_current_acceptance(tenant, briefing.id, next_url="/chores/9")
+
+    assert raised.value.link == f"/liability/briefings/{briefing.id}?next=/chores/9"
