@@ -332,7 +332,7 @@ def _timed_close(
 
     period = Period.parse(PERIOD)
     with harness.app_context(config) as app:
-        profiler = _start_profiler(profile_dir)
+        profiler = harness.start_profiler(profile_dir)
         gc.collect()
         harness.reset_peak_rss()
         rss_before, _ = harness.rss_kib()
@@ -341,7 +341,7 @@ def _timed_close(
                 run_in_app_context(app, prepare_close, corporation_id, period)
             result = run_in_app_context(app, close_period, corporation_id, period)
         _, peak = harness.rss_kib()
-        _stop_profiler(profiler, profile_dir, label)
+        harness.stop_profiler(profiler, profile_dir, label)
         db.session.remove()
     if result.already_closed:
         raise RuntimeError(f"{PERIOD} of corporation {corporation_id} was closed")
@@ -351,27 +351,6 @@ def _timed_close(
         "peak_growth_mib": (peak - rss_before) / 1024,
         "tenants_settled": result.tenants_settled,
     }
-
-
-def _start_profiler(profile_dir: str | None):
-    if not profile_dir:
-        return None
-    from pyinstrument import Profiler
-
-    profiler = Profiler()
-    profiler.start()
-    return profiler
-
-
-def _stop_profiler(profiler, profile_dir: str | None, label: str) -> None:
-    if profiler is None or not profile_dir:
-        return
-    profiler.stop()
-    os.makedirs(profile_dir, exist_ok=True)
-    path = os.path.join(profile_dir, f"{label}.txt")
-    with open(path, "w", encoding="utf-8") as output:
-        output.write(profiler.output_text(color=False))
-    print(f"  profile written to {path}")
 
 
 def report(figures: list[CloseFigures]) -> None:

@@ -187,6 +187,37 @@ def rss_kib() -> tuple[int, int]:
     return values["VmRSS"], values["VmHWM"]
 
 
+def start_profiler(profile_dir: str | None) -> Any:
+    """Start a pyinstrument profiler when a profile folder is given."""
+    if not profile_dir:
+        return None
+    from pyinstrument import Profiler
+
+    profiler = Profiler()
+    profiler.start()
+    return profiler
+
+
+def stop_profiler(profiler: Any, profile_dir: str | None, name: str) -> None:
+    """Stop a profiler from ``start_profiler`` and write its text report."""
+    if profiler is None or not profile_dir:
+        return
+    profiler.stop()
+    path = Path(profile_dir) / f"{name}.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(profiler.output_text(color=False), encoding="utf-8")
+    print(f"  profile written to {path}", flush=True)
+
+
+def process_cpu_seconds(pid: int | None = None) -> float:
+    """Return the user + system CPU seconds a process has used (Linux /proc)."""
+    stat = Path(f"/proc/{pid or 'self'}/stat").read_text()
+    # Fields after the command name, which is in parentheses and may hold spaces.
+    fields = stat.rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def machine_summary() -> str:
     """Describe the machine: CPU model, core count, memory and Python version."""
     model = "unknown CPU"
