@@ -433,10 +433,12 @@ POSTGRESQL_FUNCTIONS = (
     "ledger_period_snapshots_guard",
 )
 
+# A closed period freezes every earlier period too: a posting dated before it
+# would change the closing balances in its snapshot.
 _PG_PERIOD_CLOSED = """
     EXISTS (
         SELECT 1 FROM ledger_periods AS p
-        WHERE p.corporation_id = {corporation} AND p.period = {period}
+        WHERE p.corporation_id = {corporation} AND p.period >= {period}
           AND p.status = 'closed'
     )
 """
@@ -481,16 +483,16 @@ POSTGRESQL_TRIGGERS = (
                 NEW.period, NEW.effective_date USING ERRCODE = 'check_violation';
         END IF;
         IF {_PG_PERIOD_CLOSED.format(corporation="NEW.corporation_id", period="NEW.period")} THEN
-            RAISE EXCEPTION 'ledger: period % is closed; journal % was not recorded',
+            RAISE EXCEPTION 'ledger: period % or a later one is closed; journal % was not recorded',
                 NEW.period, NEW.idempotency_key USING ERRCODE = 'check_violation';
         END IF;
         RETURN NEW;
     END
     $$
     """,
-    # Sealing takes the period's shared advisory lock, which the close holds
-    # exclusively while it snapshots, so no journal is sealed into a period
-    # between its snapshot and its closing.
+    # Sealing takes the corporation's close lock in shared mode. The close holds
+    # it exclusively from its snapshot to its commit, so no journal is sealed
+    # between the snapshot and the closing.
     f"""
     CREATE FUNCTION ledger_journals_before_update() RETURNS trigger
     LANGUAGE plpgsql AS $$
@@ -507,10 +509,10 @@ POSTGRESQL_TRIGGERS = (
                 OLD.id USING ERRCODE = 'restrict_violation';
         END IF;
         PERFORM pg_advisory_xact_lock_shared(
-            hashtextextended('ledger_period ' || NEW.corporation_id || ' ' || NEW.period, 0)
+            hashtextextended('ledger_close ' || NEW.corporation_id, 0)
         );
         IF {_PG_PERIOD_CLOSED.format(corporation="NEW.corporation_id", period="NEW.period")} THEN
-            RAISE EXCEPTION 'ledger: period % is closed; journal % was not posted',
+            RAISE EXCEPTION 'ledger: period % or a later one is closed; journal % was not posted',
                 NEW.period, NEW.id USING ERRCODE = 'check_violation';
         END IF;
         IF NOT EXISTS (SELECT 1 FROM ledger_postings WHERE journal_id = NEW.id) THEN
@@ -591,7 +593,7 @@ POSTGRESQL_TRIGGERS = (
                 NEW.account_id, NEW.journal_id USING ERRCODE = 'check_violation';
         END IF;
         IF {_PG_PERIOD_CLOSED.format(corporation="journal.corporation_id", period="journal.period")} THEN
-            RAISE EXCEPTION 'ledger: period % is closed; no postings can be added',
+            RAISE EXCEPTION 'ledger: period % or a later one is closed; no postings can be added',
                 journal.period USING ERRCODE = 'check_violation';
         END IF;
         RETURN NEW;
@@ -797,7 +799,7 @@ POSTGRESQL_TRIGGERS = (
 _SQLITE_PERIOD_CLOSED = """
     EXISTS (
         SELECT 1 FROM ledger_periods AS p
-        WHERE p.corporation_id = {corporation} AND p.period = {period}
+        WHERE p.corporation_id = {corporation} AND p.period >= {period}
           AND p.status = 'closed'
     )
 """
@@ -844,7 +846,7 @@ SQLITE_TRIGGERS = (
         WHERE NEW.status <> 'draft';
         SELECT RAISE(ABORT, 'ledger: the period does not contain the effective date')
         WHERE NEW.period IS NOT substr(NEW.effective_date, 1, 7);
-        SELECT RAISE(ABORT, 'ledger: the period is closed; the journal was not recorded')
+        SELECT RAISE(ABORT, 'ledger: the period or a later one is closed; the journal was not recorded')
         WHERE {_SQLITE_PERIOD_CLOSED.format(corporation="NEW.corporation_id", period="NEW.period")};
     END
     """,
@@ -861,7 +863,7 @@ SQLITE_TRIGGERS = (
     BEGIN
         SELECT RAISE(ABORT, 'ledger: a draft journal can only be sealed as posted')
         WHERE NEW.status IS NOT 'posted' OR {_JOURNAL_COLUMNS_CHANGED};
-        SELECT RAISE(ABORT, 'ledger: the period is closed; the journal was not posted')
+        SELECT RAISE(ABORT, 'ledger: the period or a later one is closed; the journal was not posted')
         WHERE {_SQLITE_PERIOD_CLOSED.format(corporation="NEW.corporation_id", period="NEW.period")};
         SELECT RAISE(ABORT, 'ledger: a journal without postings cannot be posted')
         WHERE NOT EXISTS (SELECT 1 FROM ledger_postings WHERE journal_id = NEW.id);
@@ -907,7 +909,7 @@ SQLITE_TRIGGERS = (
         SELECT RAISE(ABORT, 'ledger: the account belongs to another corporation')
         WHERE (SELECT corporation_id FROM ledger_accounts WHERE id = NEW.account_id)
               IS NOT (SELECT corporation_id FROM ledger_journals WHERE id = NEW.journal_id);
-        SELECT RAISE(ABORT, 'ledger: the period is closed; no postings can be added')
+        SELECT RAISE(ABORT, 'ledger: the period or a later one is closed; no postings can be added')
         WHERE EXISTS (
             SELECT 1 FROM ledger_journals AS j
             WHERE j.id = NEW.journal_id

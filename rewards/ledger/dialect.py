@@ -29,20 +29,21 @@ def insert_ignoring_conflicts(bind: Bind, model: Any):
     return sqlite.insert(model).on_conflict_do_nothing()
 
 
-def period_lock_name(corporation_id: int, period: str) -> str:
+def close_lock_name(corporation_id: int) -> str:
     """Return the advisory lock name that the journal seal trigger also uses."""
-    return f"ledger_period {corporation_id} {period}"
+    return f"ledger_close {corporation_id}"
 
 
-def lock_period_exclusively(session: Bind, corporation_id: int, period: str) -> None:
-    """Wait for journals being sealed into a period and block new ones until commit.
+def lock_ledger_for_close(session: Bind, corporation_id: int) -> None:
+    """Wait for journals being sealed and block new ones until the transaction ends.
 
-    The seal trigger takes the same lock in shared mode on PostgreSQL. SQLite
-    has one writer at a time, so the write transaction is the lock there.
+    The seal trigger takes the same lock in shared mode on PostgreSQL, so this
+    pauses the corporation's postings from the snapshot to the commit of a
+    close. SQLite has one writer at a time: the write transaction is the lock.
     """
     if dialect_name(session) != "postgresql":
         return
     session.execute(
         text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"),
-        {"name": period_lock_name(corporation_id, period)},
+        {"name": close_lock_name(corporation_id)},
     )

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from klusbank.db import utcnow
 from klusbank.errors import InvalidInput, RuleViolation, field_error
@@ -210,19 +210,24 @@ def _validate(request: JournalRequest) -> None:
 
 
 def check_period_accepts_postings(corporation_id: int, effective_date: date) -> None:
-    """Raise RuleViolation when the effective date falls in a closed period."""
+    """Raise RuleViolation when the date falls in or before a closed period.
+
+    A closed period freezes the periods before it too, because a posting dated
+    earlier would change the closing balances in the closed period's snapshot.
+    """
     period = str(Period.of(effective_date))
-    status = db.session.scalar(
-        select(LedgerPeriod.status).where(
+    closed = db.session.scalar(
+        select(func.max(LedgerPeriod.period)).where(
             LedgerPeriod.corporation_id == corporation_id,
-            LedgerPeriod.period == period,
+            LedgerPeriod.period >= period,
+            LedgerPeriod.status == PeriodStatus.CLOSED,
         )
     )
-    if status == PeriodStatus.CLOSED:
+    if closed is not None:
         raise RuleViolation(
             _(
-                "Period %(period)s is closed; date the entry in an open period.",
-                period=period,
+                "The ledger is closed up to %(closed)s; date the entry after it.",
+                closed=closed,
             ),
             code="period_closed",
         )

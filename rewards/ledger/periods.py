@@ -3,7 +3,7 @@
 The close job marks a period closing, posts its settlements, writes the
 snapshot of every account's movements and closing balance with a checksum,
 and marks the period closed. Writing the snapshot and closing both take the
-period's exclusive lock (see ``dialect.lock_period_exclusively``), and closing
+corporation's close lock (see ``dialect.lock_ledger_for_close``), and closing
 checks that the snapshot still equals the postings.
 """
 
@@ -18,7 +18,7 @@ from klusbank.db import utcnow
 from klusbank.errors import RuleViolation
 from klusbank.extensions import db
 from klusbank.timeutil import Period
-from rewards.ledger.dialect import insert_ignoring_conflicts, lock_period_exclusively
+from rewards.ledger.dialect import insert_ignoring_conflicts, lock_ledger_for_close
 from rewards.ledger.models import (
     Account,
     Journal,
@@ -90,7 +90,7 @@ def mark_period_closing(corporation_id: int, period: Period) -> None:
 def write_period_snapshot(corporation_id: int, period: Period) -> str:
     """Write every account's totals for a closing period and return their checksum."""
     row = _closing_period(corporation_id, period)
-    lock_period_exclusively(db.session, corporation_id, str(period))
+    lock_ledger_for_close(db.session, corporation_id)
     rows = compute_snapshot(corporation_id, period)
     checksum = snapshot_checksum(corporation_id, period, rows)
 
@@ -130,7 +130,7 @@ def mark_period_closed(corporation_id: int, period: Period) -> None:
     if period_status(corporation_id, period) == PeriodStatus.CLOSED:
         return
     row = _closing_period(corporation_id, period)
-    lock_period_exclusively(db.session, corporation_id, str(period))
+    lock_ledger_for_close(db.session, corporation_id)
     if row.checksum is None:
         raise RuleViolation(
             _(

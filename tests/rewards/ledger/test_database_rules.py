@@ -316,6 +316,20 @@ def test_closed_period_rejects_new_journal(posted, corporation):
     assert "closed" in message
 
 
+def test_closed_period_freezes_earlier_periods(posted, corporation):
+    _close_november(corporation.id)
+
+    message = _rejected(
+        "INSERT INTO ledger_journals (corporation_id, kind, status, effective_date,"
+        " period, memo, source_type, idempotency_key, request_hash, recorded_at)"
+        " VALUES (:corporation, 'correction', 'draft', '2026-10-20', '2026-10',"
+        " 'raw', 'test', 'raw:1', 'hash', CURRENT_TIMESTAMP)",
+        corporation=corporation.id,
+    )
+
+    assert "closed" in message
+
+
 def test_closed_period_rejects_sealing_a_draft(posted, corporation):
     journal = _insert_draft(corporation.id, "raw:1")
     _insert_posting(journal, posted["issued"], "debit", 5)

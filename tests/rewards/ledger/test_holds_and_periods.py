@@ -265,6 +265,21 @@ def test_posting_into_closed_period_is_rejected(corporation, tenant):
 
 
 @time_machine.travel(AFTER_NOVEMBER, tick=False)
+def test_close_freezes_earlier_periods(corporation, tenant):
+    ledger.mark_period_closing(corporation.id, NOVEMBER)
+    ledger.write_period_snapshot(corporation.id, NOVEMBER)
+    ledger.mark_period_closed(corporation.id, NOVEMBER)
+    db.session.commit()
+
+    with pytest.raises(RuleViolation) as raised:
+        credit_points(corporation, tenant, 7, on=date(2026, 10, 31))
+    db.session.rollback()
+
+    assert raised.value.code == "period_closed"
+    assert ledger.period_status(corporation.id, Period(2026, 10)) == PeriodStatus.OPEN
+
+
+@time_machine.travel(AFTER_NOVEMBER, tick=False)
 def test_reversal_of_closed_period_lands_today(corporation, tenant):
     original = credit_points(corporation, tenant, 7, on=NOV_3)
     ledger.mark_period_closing(corporation.id, NOVEMBER)
