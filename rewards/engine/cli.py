@@ -6,6 +6,7 @@ transaction. On any error it rolls back and exits non-zero.
 """
 
 import click
+from sqlalchemy.exc import OperationalError
 
 from klusbank.cli import corporation_by_code, corporation_option
 from klusbank.errors import InvalidInput, RuleViolation
@@ -83,6 +84,14 @@ def close(corporation_code: str, period: Period) -> None:
     except RuleViolation as error:
         db.session.rollback()
         raise click.ClickException(error.message) from error
+    except OperationalError as error:
+        db.session.rollback()
+        if "database is locked" not in str(error):
+            raise
+        # SQLite gave up waiting for the write lock that another close holds.
+        raise click.ClickException(
+            "the database is busy, most likely with another close; try again"
+        ) from error
     db.session.commit()
     if result.already_closed:
         click.echo(f"{period} of {corporation.code} is already closed; nothing changed")
@@ -101,25 +110,25 @@ def close(corporation_code: str, period: Period) -> None:
     "--hourly-21-plus-cents",
     type=int,
     required=True,
-    help="Most per hour for volunteers aged 21 and over, in cents (2025: 560).",
+    help="Maximum allowance per hour, aged 21 and over, in cents (2025: 560).",
 )
 @click.option(
     "--hourly-under-21-cents",
     type=int,
     required=True,
-    help="Most per hour for volunteers under 21, in cents (2025: 330).",
+    help="Maximum allowance per hour, under 21, in cents (2025: 330).",
 )
 @click.option(
     "--month-cents",
     type=int,
     required=True,
-    help="Most per month, in cents (2025: 21000).",
+    help="Maximum allowance per month, in cents (2025: 21000).",
 )
 @click.option(
     "--year-cents",
     type=int,
     required=True,
-    help="Most per calendar year, in cents (2025: 210000).",
+    help="Maximum allowance per calendar year, in cents (2025: 210000).",
 )
 def volunteer_limits(
     year: int,

@@ -19,13 +19,13 @@ from rewards.ledger.models import Journal
 
 logger = logging.getLogger(__name__)
 
-# Every this many demo tenants, one is on payout (besides the payout login).
+# One in this many demo tenants is on payout, besides the payout login.
 PAYOUT_EVERY = 4
 PAYOUT_LOGIN_INDEX = 1
 
 
 def demo_iban(number: int) -> str:
-    """Return a valid Dutch IBAN of a made-up account at the ABN AMRO test bank code."""
+    """Return a valid Dutch IBAN of a made-up account number at bank code ABNA."""
     return IBAN.generate("NL", bank_code="ABNA", account_code=f"{number:010d}").compact
 
 
