@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from klusbank.accounts.access import today
 from klusbank.accounts.models import User
@@ -128,10 +129,19 @@ def batches_of(corporation_id: int, period: Period) -> list[PayoutBatch]:
     )
 
 
-def get_batch(actor: User | None, corporation_id: int, batch_id: int) -> PayoutBatch:
-    """Return a batch of the corporation for finance, or raise NotFound."""
+def get_batch(
+    actor: User | None, corporation_id: int, batch_id: int, *, for_update: bool = False
+) -> PayoutBatch:
+    """Return a batch of the corporation for finance, or raise NotFound.
+
+    With ``for_update`` the row stays locked until the transaction ends, so
+    two requests cannot mark the same batch paid and failed (PostgreSQL;
+    SQLite has one writer at a time anyway).
+    """
     require_finance(actor, corporation_id)
-    batch = db.session.get(PayoutBatch, batch_id)
+    batch = db.session.get(
+        PayoutBatch, batch_id, with_for_update=for_update, populate_existing=for_update
+    )
     if batch is None or batch.corporation_id != corporation_id:
         raise NotFound(_("Payout batch not found."))
     return batch
@@ -188,8 +198,15 @@ def create_payout_batch(
         created_at=utcnow(),
         created_by_id=actor.id if actor else None,
     )
-    db.session.add(batch)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(batch)
+    except IntegrityError:
+        # Another request created the month's batch since live_batch() looked.
+        raise RuleViolation(
+            _("Month %(month)s already has a payout batch.", month=str(period)),
+            code="batch_exists",
+        ) from None
     for tenant_id, amount_cents, details in payouts:
         end_to_end_id = sepa_identifier(f"{reference}-{tenant_id}")
         _add_item(batch, period, end_to_end_id, tenant_id, amount_cents, details)
@@ -221,7 +238,7 @@ def mark_batch_paid(
     paid_on: date | None = None,
 ) -> PayoutBatch:
     """Record that the bank paid a batch: post every hold to payout clearing."""
-    batch = get_batch(actor, corporation_id, batch_id)
+    batch = get_batch(actor, corporation_id, batch_id, for_update=True)
     _require_created(batch)
     paid_on = paid_on or today()
     clearing = ledger.corporation_account(corporation_id, AccountKind.PAYOUT_CLEARING)
@@ -248,7 +265,7 @@ def mark_batch_failed(
     actor: User | None, corporation_id: int, batch_id: int, *, reason: str
 ) -> PayoutBatch:
     """Record that the bank rejected a batch: void every hold."""
-    batch = get_batch(actor, corporation_id, batch_id)
+    batch = get_batch(actor, corporation_id, batch_id, for_update=True)
     _require_created(batch)
     reason = reason.strip()
     if not reason:
