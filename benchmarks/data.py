@@ -707,3 +707,84 @@ def seal_journals(corporation_id: int, first_id: int, last_id: int) -> None:
         ),
         {"corporation": corporation_id, "first": first_id, "last": last_id},
     )
+
+
+def add_submitted_work(population: Population, count: int, now: datetime) -> int:
+    """Write chores whose window has closed, each with work submitted for review."""
+    rng = random.Random(3)
+    chore_ids = reserve_ids(Chore, count)
+    claim_ids = reserve_ids(Claim, count)
+    chores, claims = [], []
+    for index, (chore_id, claim_id) in enumerate(
+        zip(chore_ids, claim_ids, strict=True)
+    ):
+        tenant_id = population.tenant_ids[index * 7 % len(population.tenant_ids)]
+        cluster_id = population.cluster_of[tenant_id]
+        submitted_at = now - timedelta(hours=rng.randrange(1, 96))
+        chores.append(
+            chore_row(
+                population,
+                chore_id,
+                cluster_id,
+                CHORE_TITLES[chore_id % len(CHORE_TITLES)],
+                rng.randrange(5, 51),
+                opens_at=submitted_at - timedelta(days=6),
+                closes_at=submitted_at - timedelta(days=1),
+            )
+        )
+        claims.append(
+            claim_row(
+                claim_id,
+                chore_id,
+                tenant_id,
+                ClaimStatus.SUBMITTED,
+                claimed_at=submitted_at - timedelta(days=2),
+                submitted_at=submitted_at,
+            )
+        )
+    bulk_insert(Chore, chores)
+    bulk_insert(Claim, claims)
+    return count
+
+
+def add_open_chores(population: Population, per_cluster: int, now: datetime) -> int:
+    """Write chores open for claims now, with 1 to 3 places, half of them claimed once."""
+    rng = random.Random(4)
+    count = per_cluster * len(population.cluster_ids)
+    chore_ids = reserve_ids(Chore, count)
+    members: dict[int, list[int]] = {}
+    for tenant_id, cluster_id in population.cluster_of.items():
+        members.setdefault(cluster_id, []).append(tenant_id)
+    chores, claims = [], []
+    for index, chore_id in enumerate(chore_ids):
+        cluster_id = population.cluster_ids[index % len(population.cluster_ids)]
+        places = 1 + index % 3
+        chores.append(
+            chore_row(
+                population,
+                chore_id,
+                cluster_id,
+                CHORE_TITLES[chore_id % len(CHORE_TITLES)],
+                rng.randrange(5, 51),
+                opens_at=now - timedelta(days=rng.randrange(1, 5)),
+                closes_at=now + timedelta(days=rng.randrange(3, 15)),
+                places=places,
+            )
+        )
+        if index % 2 and members.get(cluster_id):
+            claims.append(
+                claim_row(
+                    0,
+                    chore_id,
+                    rng.choice(members[cluster_id]),
+                    ClaimStatus.CLAIMED,
+                    claimed_at=now - timedelta(hours=rng.randrange(1, 24)),
+                    submitted_at=None,
+                    places=places,
+                )
+            )
+    for claim, claim_id in zip(claims, reserve_ids(Claim, len(claims)), strict=True):
+        claim["id"] = claim_id
+    bulk_insert(Chore, chores)
+    bulk_insert(Claim, claims)
+    return count
