@@ -108,6 +108,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> list[CloseFigures]:
     """Run the close benchmark and print its table."""
     args = parse_args(argv)
+    harness.stop_on_sigterm()
     print(f"close benchmark on {harness.machine_summary()}")
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     figures = []
@@ -393,13 +394,22 @@ def report(figures: list[CloseFigures]) -> None:
         if len(runs) < 2:
             continue
         small, large = runs[0], runs[-1]
-        limit = small.peak_growth_mib * FLAT_MEMORY_FACTOR + FLAT_MEMORY_ALLOWANCE_MIB
-        flat = large.peak_growth_mib <= limit
         print(
             f"{backend}: peak RSS growth {small.peak_growth_mib:.1f} MiB at "
             f"N={small.tenants}, {large.peak_growth_mib:.1f} MiB at N={large.tenants} "
-            f"(flat means <= {limit:.1f} MiB): {harness.verdict(flat)}"
+            f"(flat means <= {flat_limit_mib(small):.1f} MiB): "
+            f"{harness.verdict(is_flat(small, large))}"
         )
+
+
+def flat_limit_mib(small: CloseFigures) -> float:
+    """Return the largest peak growth that still counts as flat against ``small``."""
+    return small.peak_growth_mib * FLAT_MEMORY_FACTOR + FLAT_MEMORY_ALLOWANCE_MIB
+
+
+def is_flat(small: CloseFigures, large: CloseFigures) -> bool:
+    """Tell whether the close's peak memory stayed flat from the smaller N to the larger."""
+    return large.peak_growth_mib <= flat_limit_mib(small)
 
 
 if __name__ == "__main__":

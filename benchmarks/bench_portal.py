@@ -95,6 +95,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> list[WrkResult]:
     """Fill the database, serve it with gunicorn, load each page with wrk."""
     args = parse_args(argv)
+    harness.stop_on_sigterm()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed; install the Debian package wrk")
     print(f"portal benchmark on {harness.machine_summary()}")

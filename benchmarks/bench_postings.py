@@ -103,6 +103,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> list[PostingRun]:
     """Run the hot-account run and the control run, then print the table."""
     args = parse_args(argv)
+    harness.stop_on_sigterm()
     print(f"postings benchmark on {harness.machine_summary()}")
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     runs = [

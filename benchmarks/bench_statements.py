@@ -96,6 +96,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> list[StatementFigures]:
     """Run the statement benchmark on each database and print the table."""
     args = parse_args(argv)
+    harness.stop_on_sigterm()
     print(f"statements benchmark on {harness.machine_summary()}")
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     figures = [

@@ -10,6 +10,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -33,6 +34,15 @@ class BenchDatabase:
     backend: str
     url: str
     instance_dir: Path
+
+
+def stop_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so cleanup blocks drop the kbbench_* databases."""
+
+    def _exit(signum: int, frame: object) -> None:
+        raise SystemExit(f"stopped by signal {signum}")
+
+    signal.signal(signal.SIGTERM, _exit)
 
 
 def backend_choices(value: str) -> tuple[str, ...]:
