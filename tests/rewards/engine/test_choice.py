@@ -1,11 +1,13 @@
 """The tenant's choice of rent credit or payout: validation, masking, when it applies."""
 
+import logging
 from datetime import date
 
 import pytest
 import time_machine
 from sqlalchemy import func, select
 
+from klusbank.accounts.models import AuditEvent
 from klusbank.errors import InvalidInput
 from klusbank.extensions import db
 from klusbank.timeutil import Period
@@ -178,3 +180,18 @@ def test_api_lists_own_settlements(app, client):
 
     assert [line["amount_cents"] for line in body["settlements"]] == [400]
     assert body["settlements"][0]["method"] == "rent_credit"
+
+
+def test_payout_details_never_logged(app, caplog):
+    tenant = create_tenant(create_corporation())
+
+    with caplog.at_level(logging.DEBUG):
+        choose_payout(tenant, amsterdam(2026, 11, 2))
+    event = db.session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "payout_choice.changed")
+    )
+
+    assert VALID_IBAN not in caplog.text
+    assert VALID_BSN not in caplog.text
+    assert VALID_IBAN not in str(event.details)
+    assert VALID_BSN not in str(event.details)
