@@ -29,6 +29,21 @@ def insert_ignoring_conflicts(bind: Bind, model: Any):
     return sqlite.insert(model).on_conflict_do_nothing()
 
 
+def lock_name(session: Bind, name: str) -> None:
+    """Take a PostgreSQL advisory lock on a name until the transaction ends.
+
+    Names are hashed to 64 bits, so two names may share a lock; that only
+    makes one wait for the other. SQLite lets one writer in at a time, so
+    there it does nothing.
+    """
+    if dialect_name(session) != "postgresql":
+        return
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"),
+        {"name": name},
+    )
+
+
 def close_lock_name(corporation_id: int) -> str:
     """Return the advisory lock name that the journal seal trigger also uses."""
     return f"ledger_close {corporation_id}"
@@ -41,9 +56,4 @@ def lock_ledger_for_close(session: Bind, corporation_id: int) -> None:
     pauses the corporation's postings from the snapshot to the commit of a
     close. SQLite has one writer at a time: the write transaction is the lock.
     """
-    if dialect_name(session) != "postgresql":
-        return
-    session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"),
-        {"name": close_lock_name(corporation_id)},
-    )
+    lock_name(session, close_lock_name(corporation_id))

@@ -1,16 +1,20 @@
 """Idempotency keys: request hashes, replays of earlier results and stored rejections.
 
 A keyed request that a business rule rejects is remembered in
-``ledger_rejections`` so that a retry with the same key gets the same
-rejection, even if the rule would pass by then. The service that rejects
-cannot commit, and the caller's transaction usually rolls back on the error,
-so the rejection is not written in that transaction. It is kept in the
-session and written in a short transaction of its own on a fresh connection
-as soon as the caller's transaction ends, whether it committed or rolled back.
-Waiting for the end matters on SQLite: the caller's transaction may hold the
-database's only write lock, and a second connection writing before it ends
-would wait for itself. A crash between the rejection and the end of the
-transaction loses the record; a retry is then judged again.
+``ledger_rejections``, so that a retry with the same key gets the same
+rejection even if the rule would pass by then. The caller's transaction
+usually rolls back on the error, so the rejection is written in a short
+transaction of its own on a second connection:
+
+- On PostgreSQL it is written at once, while the request still holds the
+  advisory lock on its key (see ``claim_key``). A copy of the request sent at
+  the same moment waits for that lock and then finds the rejection, so both
+  copies get the same answer.
+- On SQLite the caller's transaction may hold the database's only write lock,
+  and a second connection writing before it ends would wait for itself. The
+  rejection is kept in the session and written as soon as the caller's
+  transaction ends, committed or rolled back. A crash in between loses the
+  record, and a retry is then judged again.
 """
 
 import hashlib
@@ -26,7 +30,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from klusbank.db import utcnow
 from klusbank.errors import IdempotencyConflict, RuleViolation
 from klusbank.extensions import db
-from rewards.ledger.dialect import insert_ignoring_conflicts
+from rewards.ledger.dialect import dialect_name, insert_ignoring_conflicts, lock_name
 from rewards.ledger.models import Hold, Journal, Rejection
 
 logger = logging.getLogger(__name__)
@@ -56,6 +60,19 @@ class Previous:
     @property
     def is_rejection(self) -> bool:
         return self.record_id is None
+
+
+def claim_key(
+    corporation_id: int, operation: str, idempotency_key: str
+) -> Previous | None:
+    """Lock a key until the transaction ends, then return what is stored under it.
+
+    Two requests with the same key run one after the other on PostgreSQL, so
+    the second finds the first one's journal, hold or rejection. SQLite lets
+    one writer in at a time and needs no lock.
+    """
+    lock_name(db.session, f"ledger_key {corporation_id} {operation} {idempotency_key}")
+    return find_previous(corporation_id, operation, idempotency_key)
 
 
 def find_previous(
@@ -119,9 +136,8 @@ def remember_rejection(
     digest: str,
     rejection: RuleViolation,
 ) -> None:
-    """Keep a rejection to write once the current transaction has ended."""
-    _install_writer()
-    _pending_rejections(db.session)[(corporation_id, operation, idempotency_key)] = {
+    """Store a rejection under its key, outside the caller's transaction."""
+    row = {
         "corporation_id": corporation_id,
         "operation": operation,
         "idempotency_key": idempotency_key,
@@ -130,6 +146,13 @@ def remember_rejection(
         "message": rejection.message,
         "recorded_at": utcnow(),
     }
+    if dialect_name(db.session) == "postgresql":
+        _write(db.session.get_bind(), [row])
+    else:
+        _install_writer()
+        _pending_rejections(db.session)[
+            (corporation_id, operation, idempotency_key)
+        ] = row
     logger.info(
         "ledger %s %r of corporation %s rejected: %s",
         operation,
@@ -152,17 +175,19 @@ def _write_rejections(session: Session, transaction: SessionTransaction) -> None
     if transaction.parent is not None:
         return
     pending = session.info.pop(_PENDING, None)
-    if not pending:
-        return
-    engine = session.get_bind()
+    if pending:
+        _write(session.get_bind(), list(pending.values()))
+
+
+def _write(engine, rows: list[dict[str, Any]]) -> None:
     try:
         with engine.begin() as connection:
-            for row in pending.values():
+            for row in rows:
                 connection.execute(
                     insert_ignoring_conflicts(connection, Rejection), row
                 )
     except SQLAlchemyError:
         logger.exception(
             "could not store %d ledger rejection(s); retries will be judged again",
-            len(pending),
+            len(rows),
         )

@@ -115,7 +115,7 @@ def record_journal(
     digest = idempotency.request_hash(
         payload if payload is not None else request.default_payload()
     )
-    previous = idempotency.find_previous(
+    previous = idempotency.claim_key(
         request.corporation_id, idempotency.JOURNAL, request.idempotency_key
     )
     if previous is not None:
