@@ -1,8 +1,10 @@
 from datetime import timedelta
 
 import pytest
+import time_machine
 
 from klusbank.accounts.access import today
+from klusbank.db import utcnow
 from klusbank.errors import InvalidInput, NotFound, RuleViolation
 from klusbank.extensions import db
 from liability import services as liability
@@ -239,3 +241,45 @@ def test_require_outside_request_links_by_path(app, corporation, tenant):
         liability.require_current_acceptance(tenant, briefing.id, next_url="/chores/9")
 
     assert raised.value.link == f"/liability/briefings/{briefing.id}?next=/chores/9"
+
+
+def test_early_acceptance_covers_after_effect(app, corporation, tenant):
+    briefing = create_briefing(corporation)
+    accept(tenant, publish(briefing))
+    upcoming = publish(
+        briefing,
+        is_material=True,
+        summary="Ladders banned",
+        body="No ladders.",
+        effective_from=today() + timedelta(days=10),
+    )
+    early = accept(tenant, upcoming)
+
+    with (
+        time_machine.travel(utcnow() + timedelta(days=11)),
+        app.test_request_context("/"),
+    ):
+        covering = liability.require_current_acceptance(tenant, briefing.id)
+
+    assert covering.id == early.id
+
+
+def test_material_version_rejects_old_acceptance_after_effect(app, corporation, tenant):
+    briefing = create_briefing(corporation)
+    accept(tenant, publish(briefing))
+    publish(
+        briefing,
+        is_material=True,
+        summary="Ladders banned",
+        body="No ladders.",
+        effective_from=today() + timedelta(days=10),
+    )
+
+    with (
+        time_machine.travel(utcnow() + timedelta(days=11)),
+        app.test_request_context("/"),
+        pytest.raises(RuleViolation) as raised,
+    ):
+        liability.require_current_acceptance(tenant, briefing.id)
+
+    assert raised.value.code == "briefing_required"

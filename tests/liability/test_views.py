@@ -72,12 +72,14 @@ def test_briefing_page_shows_text_and_form(world, client):
 
 
 def test_accept_in_portal_records_evidence(world, client):
+    # Strong session protection ends a session whose browser changes, so the
+    # login and the acceptance send the same User-Agent.
+    client.environ_base["HTTP_USER_AGENT"] = "Mozilla/5.0 test"
     login(client, world["tenant"])
 
     response = client.post(
         f"/liability/briefings/{world['briefing_id']}/accept",
         data=_accept_form(world),
-        headers={"User-Agent": "Mozilla/5.0 test"},
     )
 
     assert response.status_code == 302
