@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload
 from klusbank.accounts.access import (
     caretaker_cluster_ids,
     current_tenancies,
+    tenant_cluster_ids,
     today,
 )
 from klusbank.accounts.models import Role, User
@@ -248,7 +249,8 @@ def acceptance_for_viewer(viewer: User, acceptance_id: int) -> Acceptance | None
     """Return an acceptance the viewer may see, or None.
 
     The tenant sees their own. Staff see those of their corporation: admins
-    all, a caretaker those made for a unit in one of their clusters.
+    all, a caretaker those made for a unit in one of their clusters or of a
+    tenant who now rents in one of them.
     """
     acceptance = db.session.get(Acceptance, acceptance_id)
     if acceptance is None:
@@ -260,10 +262,9 @@ def acceptance_for_viewer(viewer: User, acceptance_id: int) -> Acceptance | None
     if viewer.has_role(Role.ADMIN):
         return acceptance
     if viewer.has_role(Role.CARETAKER):
-        unit_clusters = {
-            membership.cluster_id for membership in acceptance.unit.memberships
-        }
-        if unit_clusters & caretaker_cluster_ids(viewer):
+        clusters = {membership.cluster_id for membership in acceptance.unit.memberships}
+        clusters |= tenant_cluster_ids(acceptance.tenant)
+        if clusters & caretaker_cluster_ids(viewer):
             return acceptance
     return None
 

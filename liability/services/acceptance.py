@@ -123,6 +123,8 @@ def record_paper_acceptance(
         )
     if queries.tenancy_for_acceptance(tenant, staff.corporation_id) is None:
         raise no_tenancy()
+    # NOTE: the scan is written before the transaction commits, so a failed
+    # commit leaves the file without a record.
     stored = store_image(scan, field="scan", folder=SCAN_FOLDER)
     acceptance = _add_acceptance(
         tenant,

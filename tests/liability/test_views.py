@@ -1,11 +1,14 @@
 import io
 import re
+from datetime import timedelta
 
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from klusbank.accounts.access import today
 from klusbank.extensions import db
+from klusbank.housing.models import Tenancy
 from liability.models import Acceptance, BriefingVersion, Withdrawal
 from tests.factories import (
     create_admin,
@@ -190,3 +193,27 @@ def test_receipt_access(world, app, viewer, status):
     response = client.get(f"/liability/acceptances/{acceptance_id}/receipt.pdf")
 
     assert response.status_code == status
+
+
+def test_receipt_visible_to_caretaker_of_new_home(world, app):
+    acceptance_id = accept(world["tenant"], _version(world)).id
+    corporation = world["corporation"]
+    new_cluster = create_cluster(corporation)
+    old_tenancy = world["tenant"].tenancies[0]
+    old_tenancy.ends_on = today() - timedelta(days=1)
+    db.session.add(
+        Tenancy(
+            user_id=world["tenant"].id,
+            unit_id=create_unit(corporation, new_cluster).id,
+            reference="HC-moved",
+            starts_on=today(),
+        )
+    )
+    new_caretaker = create_caretaker(corporation, new_cluster)
+    db.session.commit()
+    client = app.test_client()
+    login(client, new_caretaker)
+
+    response = client.get(f"/liability/acceptances/{acceptance_id}/receipt.pdf")
+
+    assert response.status_code == 200
