@@ -4,7 +4,6 @@ from datetime import date, timedelta
 
 from klusbank.accounts.models import User
 from klusbank.db import utcnow
-from klusbank.extensions import db
 from klusbank.housing.models import Corporation
 from liability import services
 from liability.models import Acceptance, Briefing, BriefingVersion
