@@ -50,7 +50,7 @@ CATEGORIES = (
         "Trappenhuis schoonmaken",
         "Stairwell cleaning",
         "Vegen en dweilen van trappen en overlopen.",
-        None,
+        "trappenhuis",
         15,
         1,
     ),
@@ -144,6 +144,10 @@ class DemoStory:
         self.rng = context.rng
         self.categories = categories
         self.previous = Period.of(context.today).previous()
+        self.briefing_codes = {
+            briefing.id: code
+            for code, briefing in context.extra.get("briefings", {}).items()
+        }
 
     # --- Last month: approved, shared, rejected, withdrawn, expired ----------
 
@@ -156,7 +160,7 @@ class DemoStory:
         for week in range(3):
             posted = start + timedelta(days=7 * week)
             chore = self._post(caretaker, cluster, self.categories[0], posted, places=2)
-            for tenant in self._pick(tenants, 2):
+            for tenant in self._pick(tenants, 2, chore.category):
                 claim = self._claim(tenant, chore, posted + timedelta(hours=3))
                 if claim is None:
                     continue
@@ -174,7 +178,7 @@ class DemoStory:
             points=30,
             mode=RewardMode.SHARED,
         )
-        for tenant in self._pick(tenants, 3):
+        for tenant in self._pick(tenants, 3, garden.category):
             claim = self._claim(tenant, garden, start + timedelta(days=2, hours=4))
             if claim is None:
                 continue
@@ -184,7 +188,7 @@ class DemoStory:
         landing = self._post(
             caretaker, cluster, self.categories[0], start + timedelta(days=10)
         )
-        tenant = self._pick(tenants, 1)[0]
+        tenant = self._pick(tenants, 1, landing.category)[0]
         rejected = self._claim(tenant, landing, start + timedelta(days=10, hours=2))
         if rejected is not None:
             self._submit(tenant, rejected, start + timedelta(days=11))
@@ -198,13 +202,13 @@ class DemoStory:
         bins = self._post(
             caretaker, cluster, self.categories[2], start + timedelta(days=14)
         )
-        tenant = self._pick(tenants, 1)[0]
+        tenant = self._pick(tenants, 1, bins.category)[0]
         withdrawn = self._claim(tenant, bins, start + timedelta(days=14, hours=1))
         if withdrawn is not None:
             services.withdraw_claim(
                 tenant, withdrawn.id, now=start + timedelta(days=14, hours=5)
             )
-        tenant = self._pick(tenants, 1)[0]
+        tenant = self._pick(tenants, 1, bins.category)[0]
         self._claim(tenant, bins, start + timedelta(days=15))  # expires unsubmitted
 
     # --- This month: open, full, upcoming, cancelled, under review -----------
@@ -218,7 +222,7 @@ class DemoStory:
         stairs = self._post(
             caretaker, cluster, self.categories[0], now - timedelta(days=1), places=3
         )
-        claimed, submitted = self._pick(tenants, 2)
+        claimed, submitted = self._pick(tenants, 2, stairs.category)
         self._claim(claimed, stairs, now - timedelta(hours=20))
         claim = self._claim(submitted, stairs, now - timedelta(hours=18))
         if claim is not None:
@@ -227,7 +231,9 @@ class DemoStory:
         full = self._post(
             caretaker, cluster, self.categories[2], now - timedelta(days=1)
         )
-        self._claim(self._pick(tenants, 1)[0], full, now - timedelta(hours=12))
+        self._claim(
+            self._pick(tenants, 1, full.category)[0], full, now - timedelta(hours=12)
+        )
 
         big = self._post(
             caretaker,
@@ -237,7 +243,7 @@ class DemoStory:
             points=150,
             title="Fietsenstalling opruimen en rekken vastzetten",
         )
-        tenant = self._pick(tenants, 1)[0]
+        tenant = self._pick(tenants, 1, big.category)[0]
         pending = self._claim(tenant, big, now - timedelta(days=2) + timedelta(hours=1))
         if pending is not None:
             self._submit(tenant, pending, now - timedelta(hours=30))
@@ -256,7 +262,11 @@ class DemoStory:
         cancelled = self._post(
             caretaker, cluster, self.categories[0], now - timedelta(days=1)
         )
-        self._claim(self._pick(tenants, 1)[0], cancelled, now - timedelta(hours=10))
+        self._claim(
+            self._pick(tenants, 1, cancelled.category)[0],
+            cancelled,
+            now - timedelta(hours=10),
+        )
         services.cancel_chore(
             caretaker,
             cancelled.id,
@@ -288,7 +298,16 @@ class DemoStory:
             if any(tenancy.unit_id in unit_ids for tenancy in tenant.tenancies)
         ]
 
-    def _pick(self, tenants: list[User], count: int) -> list[User]:
+    def _pick(
+        self, tenants: list[User], count: int, category: ChoreCategory
+    ) -> list[User]:
+        """Pick tenants at random, preferring those who accepted the category's briefing."""
+        if category.briefing_id is not None:
+            code = self.briefing_codes.get(category.briefing_id)
+            accepted = self.context.extra.get("briefing_acceptances", {})
+            briefed = [tenant for tenant in tenants if (tenant.id, code) in accepted]
+            if len(briefed) >= count:
+                return self.rng.sample(briefed, count)
         return self.rng.sample(tenants, count)
 
     def _terms(
