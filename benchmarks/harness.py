@@ -228,6 +228,38 @@ def process_cpu_seconds(pid: int | None = None) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def backend_pid() -> int | None:
+    """Return the PostgreSQL server process of the session's connection, if any."""
+    from sqlalchemy import text
+
+    from klusbank.extensions import db
+
+    if db.session.get_bind().dialect.name != "postgresql":
+        return None
+    return db.session.scalar(text("SELECT pg_backend_pid()"))
+
+
+class CpuMeter:
+    """CPU seconds used in a block by this process and, if given, a server process."""
+
+    def __init__(self, server_pid: int | None = None) -> None:
+        self.server_pid = server_pid
+        self.seconds = 0.0
+
+    def _now(self) -> float:
+        used = process_cpu_seconds()
+        if self.server_pid is not None:
+            used += process_cpu_seconds(self.server_pid)
+        return used
+
+    def __enter__(self) -> "CpuMeter":
+        self._started = self._now()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.seconds = self._now() - self._started
+
+
 def machine_summary() -> str:
     """Describe the machine: CPU model, core count, memory and Python version."""
     model = "unknown CPU"
