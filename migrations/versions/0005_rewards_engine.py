@@ -19,6 +19,15 @@ VOLUNTEER_LIMITS = (
     (2025, 560, 330, 21000, 210000),
 )
 
+# Settlement lines, close runs and rule versions are records of what was paid
+# and why; corrections are new rows, so the database refuses UPDATE and DELETE.
+APPEND_ONLY_TABLES = (
+    "reward_rule_versions",
+    "reward_category_multipliers",
+    "reward_settlement_lines",
+    "reward_close_runs",
+)
+
 _METHOD = sa.Enum(
     "rent_credit", "payout", name="payoutmethod", native_enum=False, length=16
 )
@@ -312,8 +321,55 @@ def upgrade():
         ),
     )
 
+    _create_append_only_triggers()
+
+
+def _create_append_only_triggers():
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            """
+            CREATE FUNCTION reward_records_append_only() RETURNS trigger
+            LANGUAGE plpgsql AS $$
+            BEGIN
+                RAISE EXCEPTION 'rewards: % on % is not allowed; add a new row instead',
+                    TG_OP, TG_TABLE_NAME;
+            END;
+            $$
+            """
+        )
+        for table in APPEND_ONLY_TABLES:
+            op.execute(
+                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON "
+                f"{table} FOR EACH ROW EXECUTE FUNCTION reward_records_append_only()"
+            )
+            op.execute(
+                f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION reward_records_append_only()"
+            )
+        return
+    for table in APPEND_ONLY_TABLES:
+        for operation in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER {table}_no_{operation.lower()} BEFORE {operation} "
+                f"ON {table} BEGIN SELECT RAISE(ABORT, 'rewards: {operation} on "
+                f"{table} is not allowed; add a new row instead'); END"
+            )
+
+
+def _drop_append_only_triggers():
+    if op.get_bind().dialect.name == "postgresql":
+        for table in APPEND_ONLY_TABLES:
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
+        op.execute("DROP FUNCTION IF EXISTS reward_records_append_only()")
+        return
+    for table in APPEND_ONLY_TABLES:
+        for operation in ("update", "delete"):
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{operation}")
+
 
 def downgrade():
+    _drop_append_only_triggers()
     op.drop_table("reward_close_runs")
     op.drop_index("ix_reward_settlement_lines_tenant", "reward_settlement_lines")
     op.drop_index("ix_reward_settlement_lines_period", "reward_settlement_lines")

@@ -4,7 +4,8 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DatabaseError
 
 from klusbank import create_app
 from klusbank.errors import RuleViolation
@@ -230,3 +231,26 @@ def test_correction_goes_into_next_open_month(app):
         )
         == checksum
     )
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE reward_settlement_lines SET amount_cents = amount_cents + 1",
+        "DELETE FROM reward_settlement_lines",
+        "UPDATE reward_close_runs SET checksum = 'x'",
+        "DELETE FROM reward_close_runs",
+        "UPDATE reward_rule_versions SET payout_rate_cents = 99",
+        "DELETE FROM reward_rule_versions",
+    ],
+)
+def test_settlement_records_are_append_only(app, statement):
+    corporation = build_november(app)
+    close(app, corporation, NOVEMBER)
+
+    with pytest.raises(DatabaseError) as error:
+        db.session.execute(text(statement))
+    db.session.rollback()
+
+    assert "not allowed" in str(error.value)
+    assert db.session.scalar(select(func.count()).select_from(SettlementLine)) == 2
