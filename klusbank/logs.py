@@ -24,6 +24,8 @@ def configure_logging(level: str) -> None:
             "loggers": {
                 "werkzeug": {"level": "WARNING"},
                 "alembic.runtime.plugins": {"level": "WARNING"},
+                # WeasyPrint logs every rendering step at INFO.
+                "weasyprint.progress": {"level": "WARNING"},
             },
         }
     )
