@@ -119,9 +119,11 @@ def _fill(chores: int) -> dict[str, Any]:
     population = data.create_population(
         "portal", 2_000, clusters=40, clusters_per_caretaker=5
     )
-    open_per_cluster = max(1, chores * 16 // 100 // len(population.cluster_ids))
+    # 4% open for claims and 2% waiting for review: with 10,000 chores a
+    # tenant's list shows 10 chores and a caretaker's queue 25 claims.
+    open_per_cluster = max(1, chores * 4 // 100 // len(population.cluster_ids))
     opened = data.add_open_chores(population, open_per_cluster, now)
-    submitted = data.add_submitted_work(population, chores * 4 // 100, now)
+    submitted = data.add_submitted_work(population, chores * 2 // 100, now)
     approved = chores - opened - submitted
     for number, name in enumerate(APPROVED_PERIODS):
         share = approved // len(APPROVED_PERIODS)
