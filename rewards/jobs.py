@@ -13,6 +13,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -26,7 +27,7 @@ from klusbank.housing.models import Corporation
 from klusbank.scheduler import run_in_app_context
 from klusbank.timeutil import AMSTERDAM, Period
 from rewards.engine import queries
-from rewards.engine.models import CloseRun, PayoutMethod
+from rewards.engine.models import CloseRun, PayoutMethod, SettlementLine
 from rewards.engine.services import settle_tenant
 from rewards.ledger import services as ledger
 from rewards.ledger.models import AccountKind, Journal, PeriodStatus
@@ -92,17 +93,53 @@ def close_period(
         ledger.mark_period_closing(corporation_id, period)
     step_done("closing")
 
-    lines = []
-    for tenant_id in queries.tenants_with_points(corporation_id):
-        line = settle_tenant(corporation, tenant_id, period)
-        if line is not None:
-            lines.append(line)
+    lines = [
+        line
+        for tenant_id in queries.tenants_with_points(corporation_id)
+        if (line := settle_tenant(corporation, tenant_id, period)) is not None
+    ]
     step_done("settle")
 
     checksum = ledger.write_period_snapshot(corporation_id, period)
     step_done("snapshot")
 
     ledger.mark_period_closed(corporation_id, period)
+    run = _record_run(
+        corporation_id,
+        period,
+        lines,
+        checksum=checksum,
+        trigger=trigger,
+        actor_id=actor_id,
+        started_at=started_at,
+    )
+    step_done("closed")
+    logger.info(
+        "closed %s for %s (%s): %d tenants settled, %d cents rent credit, "
+        "%d cents payout, %d points converted, %d expired, %d carried",
+        period,
+        corporation.code,
+        trigger,
+        run.tenants_settled,
+        run.rent_credit_cents,
+        run.payout_cents,
+        run.converted_points,
+        run.expired_points,
+        run.carried_points,
+    )
+    return _result(run, already_closed=False)
+
+
+def _record_run(
+    corporation_id: int,
+    period: Period,
+    lines: list[SettlementLine],
+    *,
+    checksum: str,
+    trigger: str,
+    actor_id: int | None,
+    started_at: datetime,
+) -> CloseRun:
     run = CloseRun(
         corporation_id=corporation_id,
         period=str(period),
@@ -119,21 +156,7 @@ def close_period(
     )
     db.session.add(run)
     db.session.flush()
-    step_done("closed")
-    logger.info(
-        "closed %s for %s (%s): %d tenants settled, %d cents rent credit, "
-        "%d cents payout, %d points converted, %d expired, %d carried",
-        period,
-        corporation.code,
-        trigger,
-        run.tenants_settled,
-        run.rent_credit_cents,
-        run.payout_cents,
-        run.converted_points,
-        run.expired_points,
-        run.carried_points,
-    )
-    return _result(run, already_closed=False)
+    return run
 
 
 def prepare_close(corporation_id: int, period: Period) -> None:
