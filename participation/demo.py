@@ -102,6 +102,8 @@ def seed(context) -> None:
     story = DemoStory(context, categories)
     for cluster in context.clusters:
         story.previous_month(cluster)
+    for tenant in context.tenants[:2]:
+        story.login_history(tenant)
     # The nightly job of last month's final day: unsubmitted claims expire and
     # the pots of closed shared chores are split, still within that month.
     last_night = story.previous.ends_at - timedelta(hours=2)
@@ -210,6 +212,25 @@ class DemoStory:
             )
         tenant = self._pick(tenants, 1, bins.category)[0]
         self._claim(tenant, bins, start + timedelta(days=15))  # expires unsubmitted
+
+    def login_history(self, tenant: User) -> None:
+        """Give a demo login tenant approved work last month and a claim this month."""
+        cluster = next(
+            cluster
+            for cluster in self.context.clusters
+            if tenant in self._tenants(cluster)
+        )
+        caretaker = self._caretaker(cluster)
+        bins = self.categories[2]
+        for day in (5, 19):
+            opens = self.previous.starts_at + timedelta(days=day, hours=7)
+            chore = self._post(caretaker, cluster, bins, opens)
+            claim = self._claim(tenant, chore, opens + timedelta(hours=1))
+            self._submit(tenant, claim, opens + timedelta(hours=26))
+            services.approve_claim(caretaker, claim.id, now=opens + timedelta(days=2))
+        opens = utcnow().replace(second=0, microsecond=0) - timedelta(hours=3)
+        chore = self._post(caretaker, cluster, bins, opens, places=2)
+        self._claim(tenant, chore, opens + timedelta(hours=1))
 
     # --- This month: open, full, upcoming, cancelled, under review -----------
 
