@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import ScalarSelect, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, scoped_session
@@ -29,19 +29,23 @@ def insert_ignoring_conflicts(bind: Bind, model: Any):
     return sqlite.insert(model).on_conflict_do_nothing()
 
 
-def lock_name(session: Bind, name: str) -> None:
+def lock_name(session: Bind, name: str, *, along_with: ScalarSelect | None = None):
     """Take a PostgreSQL advisory lock on a name until the transaction ends.
 
     Names are hashed to 64 bits, so two names may share a lock; that only
     makes one wait for the other. SQLite lets one writer in at a time, so
-    there it does nothing.
+    there it takes no lock. ``along_with`` is a scalar subquery run in the
+    same statement; its value is returned (None without one). It reads the
+    database as it was before the lock was granted.
     """
-    if dialect_name(session) != "postgresql":
-        return
-    session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"),
-        {"name": name},
-    )
+    columns = [] if along_with is None else [along_with.label("value")]
+    if dialect_name(session) == "postgresql":
+        lock = func.pg_advisory_xact_lock(func.hashtextextended(literal(name), 0))
+        columns.insert(0, lock.label("locked"))
+    if not columns:
+        return None
+    row = session.execute(select(*columns)).one()
+    return row.value if along_with is not None else None
 
 
 def close_lock_name(corporation_id: int) -> str:

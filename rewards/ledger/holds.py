@@ -58,7 +58,7 @@ def place_hold(
             "source_id": source_id,
         }
     )
-    previous = idempotency.claim_key(
+    previous, _unused = idempotency.claim_key(
         account.corporation_id, idempotency.HOLD, idempotency_key
     )
     if previous is not None:

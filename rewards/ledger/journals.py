@@ -13,7 +13,8 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import ScalarSelect, func, insert, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from klusbank.db import utcnow
 from klusbank.errors import InvalidInput, RuleViolation, field_error
@@ -109,21 +110,27 @@ def record_journal(
 
     ``releasing_hold`` is a pending hold that this journal settles. Its
     resolution is written before the seal, so the held amount is released
-    before the payout payable goes down and the CHECK never sees it negative. With ``remember_rejections`` a business
-    rejection is stored under the key and replayed on every retry.
+    before the payout payable goes down and the CHECK never sees it negative.
+    With ``remember_rejections`` a business rejection is stored under the key
+    and replayed on every retry.
     """
     digest = idempotency.request_hash(
         payload if payload is not None else request.default_payload()
     )
-    previous = idempotency.claim_key(
-        request.corporation_id, idempotency.JOURNAL, request.idempotency_key
+    period = str(Period.of(request.effective_date))
+    previous, closed = idempotency.claim_key(
+        request.corporation_id,
+        idempotency.JOURNAL,
+        request.idempotency_key,
+        along_with=latest_closed_period(request.corporation_id, period),
     )
     if previous is not None:
         return _replayed(previous, digest, request.idempotency_key)
 
     _validate(request)
     try:
-        check_period_accepts_postings(request.corporation_id, request.effective_date)
+        if closed is not None:
+            raise period_closed(closed)
         _check_available_balances(request.lines, releasing_hold)
     except RuleViolation as rejection:
         if remember_rejections:
@@ -136,8 +143,8 @@ def record_journal(
             )
         raise
 
-    journal_id = _insert_draft(request, digest)
-    if journal_id is None:
+    journal = _insert_draft(request, digest)
+    if journal is None:
         # A concurrent request with the same key committed first.
         previous = idempotency.find_previous(
             request.corporation_id, idempotency.JOURNAL, request.idempotency_key
@@ -153,23 +160,25 @@ def record_journal(
             )
         return _replayed(previous, digest, request.idempotency_key)
 
-    _insert_postings(journal_id, request.lines)
+    _insert_postings(journal.id, request.lines)
     if releasing_hold is not None:
-        _insert_posted_resolution(releasing_hold, journal_id)
+        _insert_posted_resolution(releasing_hold, journal.id)
     db.session.execute(
         update(Journal)
-        .where(Journal.id == journal_id)
+        .where(Journal.id == journal.id)
         .values(status=JournalStatus.POSTED)
+        .execution_options(synchronize_session=False)
     )
+    set_committed_value(journal, "status", JournalStatus.POSTED)
     expire_cached_amounts([line.account for line in request.lines])
     logger.info(
         "ledger journal %s %s posted for corporation %s key %r",
-        journal_id,
+        journal.id,
         request.kind.value,
         request.corporation_id,
         request.idempotency_key,
     )
-    return db.session.get_one(Journal, journal_id)
+    return journal
 
 
 def _replayed(previous: idempotency.Previous, digest: str, key: str) -> Journal:
@@ -209,28 +218,32 @@ def _validate(request: JournalRequest) -> None:
         )
 
 
-def check_period_accepts_postings(corporation_id: int, effective_date: date) -> None:
-    """Raise RuleViolation when the date falls in or before a closed period.
+def latest_closed_period(corporation_id: int, period: str) -> ScalarSelect:
+    """Return a subquery of the latest closed period on or after ``period``.
 
     A closed period freezes the periods before it too, because a posting dated
     earlier would change the closing balances in the closed period's snapshot.
     """
-    period = str(Period.of(effective_date))
-    closed = db.session.scalar(
-        select(func.max(LedgerPeriod.period)).where(
+    return (
+        select(func.max(LedgerPeriod.period))
+        .where(
             LedgerPeriod.corporation_id == corporation_id,
             LedgerPeriod.period >= period,
             LedgerPeriod.status == PeriodStatus.CLOSED,
         )
+        .scalar_subquery()
     )
-    if closed is not None:
-        raise RuleViolation(
-            _(
-                "The ledger is closed up to %(closed)s; date the entry after it.",
-                closed=closed,
-            ),
-            code="period_closed",
-        )
+
+
+def period_closed(closed: str) -> RuleViolation:
+    """Build the rejection of an entry dated in or before a closed period."""
+    return RuleViolation(
+        _(
+            "The ledger is closed up to %(closed)s; date the entry after it.",
+            closed=closed,
+        ),
+        code="period_closed",
+    )
 
 
 def _check_available_balances(lines: list[Line], releasing_hold: Hold | None) -> None:
@@ -268,7 +281,7 @@ def _check_available_balances(lines: list[Line], releasing_hold: Hold | None) ->
             )
 
 
-def _insert_draft(request: JournalRequest, digest: str) -> int | None:
+def _insert_draft(request: JournalRequest, digest: str) -> Journal | None:
     statement = (
         insert_ignoring_conflicts(db.session, Journal)
         .values(
@@ -287,9 +300,9 @@ def _insert_draft(request: JournalRequest, digest: str) -> int | None:
             reverses_journal_id=request.reverses_journal_id,
             recorded_at=utcnow(),
         )
-        .returning(Journal.id)
+        .returning(Journal)
     )
-    return db.session.scalar(statement)
+    return db.session.scalars(statement).first()
 
 
 def _insert_postings(journal_id: int, lines: list[Line]) -> None:
