@@ -151,7 +151,9 @@ def build_document(app: Flask) -> dict[str, Any]:
         operations = {}
         for method in methods:
             entry = dict(document)
-            entry["operationId"] = f"{rule.endpoint.rsplit('.', 1)[-1]}_{method}"
+            # The blueprint path keeps ids unique across domains.
+            endpoint = rule.endpoint.removeprefix("api_v1.").replace(".", "_")
+            entry["operationId"] = f"{endpoint}_{method}"
             entry["parameters"] = parameters + list(document.get("parameters", []))
             operations[method] = entry
         spec.path(path=path, operations=operations)
