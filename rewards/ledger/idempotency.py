@@ -9,7 +9,7 @@ transaction of its own on a second connection:
 - On PostgreSQL it is written at once, while the request still holds the
   advisory lock on its key (see ``claim_key``). A copy of the request sent at
   the same moment waits for that lock and then finds the rejection, so both
-  copies get the same answer.
+  copies get the same result.
 - On SQLite the caller's transaction may hold the database's only write lock,
   and a second connection writing before it ends would wait for itself. The
   rejection is kept in the session and written as soon as the caller's

@@ -110,7 +110,7 @@ def record_journal(
 
     ``releasing_hold`` is a pending hold that this journal settles. Its
     resolution is written before the seal, so the held amount is released
-    before the payout payable goes down and the CHECK never sees it negative.
+    before the payout payable goes down and the payout CHECK holds throughout.
     With ``remember_rejections`` a business rejection is stored under the key
     and replayed on every retry.
     """
@@ -259,7 +259,7 @@ def _check_available_balances(lines: list[Line], releasing_hold: Hold | None) ->
             )
     guarded = {account_id for account_id, amount in debits.items() if amount > 0}
     # Several tenant accounts are locked in id order up front, so two journals
-    # over the same accounts cannot deadlock when the seal updates their caches.
+    # over the same accounts take the row locks of the cache update in one order.
     if not guarded and len(tenant_accounts) < 2:
         return
 
