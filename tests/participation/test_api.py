@@ -236,3 +236,10 @@ def test_openapi_document_is_valid(app, client):
         document["components"]["schemas"]["ChoreCreate"]["additionalProperties"]
         is False
     )
+    operation_ids = [
+        operation["operationId"]
+        for path in document["paths"].values()
+        for operation in path.values()
+        if isinstance(operation, dict) and "operationId" in operation
+    ]
+    assert len(operation_ids) == len(set(operation_ids))
