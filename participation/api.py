@@ -167,7 +167,9 @@ def my_claims():
 def review_queue():
     """Return the claims the reviewer can approve or reject now."""
     claims = queries.review_queue(current_user)
-    return ClaimListSchema().dump({"claims": [_claim_data(claim) for claim in claims]})
+    return ClaimListSchema().dump(
+        {"claims": [_claim_data(claim, for_staff=True) for claim in claims]}
+    )
 
 
 @bp.get("/claims/<int:claim_id>")
@@ -180,7 +182,9 @@ def review_queue():
 def get_claim(claim_id: int):
     """Return a claim to its tenant or to the staff of its cluster."""
     claim = queries.claim_for_viewer(current_user, claim_id)
-    return _claim_response(claim)
+    return ClaimSchema().dump(
+        _claim_data(claim, for_staff=claim.tenant_id != current_user.id)
+    )
 
 
 @bp.get("/claims/<int:claim_id>/photo")
@@ -326,10 +330,13 @@ def _chore_data(listing: ChoreListing) -> dict[str, Any]:
     }
 
 
-def _claim_data(claim: Claim) -> dict[str, Any]:
+def _claim_data(claim: Claim, *, for_staff: bool = False) -> dict[str, Any]:
+    """Return a claim as plain data; staff also get the briefing evidence."""
     approval = claim.approval
     credited = approval is not None and approval.credited_at is not None
+    evidence = queries.acceptance_evidence(claim) if for_staff else None
     return {
+        "briefing_acceptance": evidence,
         "id": claim.id,
         "chore_id": claim.chore_id,
         "chore_title": claim.chore.title,

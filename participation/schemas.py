@@ -255,6 +255,21 @@ class ClaimEventSchema(Schema):
     reason = fields.String(allow_none=True)
 
 
+class AcceptanceEvidenceSchema(Schema):
+    """The briefing acceptance a claim was made under, as staff see it."""
+
+    acceptance_id = fields.Integer()
+    briefing_code = fields.String()
+    version_number = fields.Integer()
+    title = fields.String()
+    text_sha256 = fields.String()
+    accepted_at = fields.AwareDateTime()
+    locale = fields.String()
+    channel = fields.String()
+    typed_name = fields.String()
+    withdrawn_at = fields.AwareDateTime(allow_none=True)
+
+
 class ClaimSchema(Schema):
     """A claim with its submission, decision, credit and history."""
 
@@ -274,6 +289,11 @@ class ClaimSchema(Schema):
     points_credited = fields.Integer(allow_none=True)
     needs_second_approval = fields.Boolean()
     events = fields.List(fields.Nested(ClaimEventSchema))
+    briefing_acceptance = fields.Nested(
+        AcceptanceEvidenceSchema,
+        allow_none=True,
+        metadata={"description": "Staff only; null for tenants and without briefing."},
+    )
 
 
 class ClaimListSchema(Schema):

@@ -299,11 +299,18 @@ def test_staff_see_acceptance_evidence(app, client):
     login(client, place.caretaker)
 
     page = client.get(f"/participation/review/claims/{claim.id}")
+    staff_json = client.get(f"/api/v1/claims/{claim.id}").get_json()
+    tenant_client = app.test_client()
+    use_token(tenant_client, tenant)
+    tenant_json = tenant_client.get(f"/api/v1/claims/{claim.id}").get_json()
 
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "Veilig werken in de tuin" in html
     assert version.text_sha256 in html
+    assert staff_json["briefing_acceptance"]["text_sha256"] == version.text_sha256
+    assert staff_json["briefing_acceptance"]["version_number"] == 1
+    assert tenant_json["briefing_acceptance"] is None
 
 
 def test_review_queue_lists_submitted_work(app, client):
