@@ -4,13 +4,28 @@ import pytest
 
 from klusbank import create_app
 from tests.conftest import build_test_config
-from tests.security.helpers import ActorClients, create_security_world
+from tests.security.helpers import (
+    ActorClients,
+    add_liability,
+    add_participation,
+    add_rewards,
+    create_security_world,
+)
 
 
 @pytest.fixture
 def world(app):
     """Corporations, clusters and one committed user per actor."""
     return create_security_world()
+
+
+@pytest.fixture
+def full_world(world):
+    """The world with chores and claims, a briefing, and a closed month with a batch."""
+    add_participation(world)
+    add_liability(world)
+    add_rewards(world)
+    return world
 
 
 @pytest.fixture

@@ -9,15 +9,26 @@ someone who may not see them.
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import date
 
+import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 
 from klusbank.accounts.models import ApiToken, Role, User
 from klusbank.accounts.services import create_api_token, make_invitation_token
+from klusbank.db import utcnow
 from klusbank.extensions import db
 from klusbank.housing.models import Cluster, Corporation, Unit
+from klusbank.timeutil import Period, business_date
+from liability import services as liability
+from liability.models import Acceptance, Briefing, BriefingVersion
+from participation import services as participation
+from participation.models import Chore, ChoreCategory, Claim, ProofKind
+from rewards.engine import services as engine
+from rewards.statements import batches
+from rewards.statements.models import PayoutBatch
 from tests.factories import (
     PASSWORD,
     create_admin,
@@ -28,6 +39,15 @@ from tests.factories import (
     create_tenant,
     create_unit,
     create_user_with_roles,
+)
+from tests.liability.helpers import create_briefing, evidence, publish
+from tests.participation.helpers import create_category, create_chore, png_bytes
+from tests.rewards.statements.helpers import (
+    DEBTOR_IBAN,
+    amsterdam,
+    choose_payout,
+    close_month,
+    credit_chore,
 )
 
 ACTORS = (
@@ -42,6 +62,8 @@ ACTORS = (
 )
 # Actors who may never see tenant A's or cluster X's data on any page.
 OUTSIDERS = ("anonymous", "tenant_b", "caretaker_y", "finance_2")
+# Early enough that the month with rewards lies inside both tenancies.
+TENANCIES_START = date(2024, 1, 1)
 CANARY_CLUSTER = "Canary Cluster X"
 CANARY_STREET = "Kanariestraat"
 CANARY_TENANT = "Anna Kanarie"
@@ -65,7 +87,9 @@ class SecurityWorld:
     spare_token_a: ApiToken
     spare_token: str
     canaries: tuple[str, ...] = (CANARY_CLUSTER, CANARY_STREET, CANARY_TENANT)
-    extra: dict[str, object] = field(default_factory=dict)
+    participation: "ParticipationObjects | None" = None
+    rewards: "RewardsObjects | None" = None
+    liability: "LiabilityObjects | None" = None
 
     @property
     def tenant_a(self) -> User:
@@ -83,8 +107,12 @@ def create_security_world() -> SecurityWorld:
     unit_a.street = CANARY_STREET
     unit_b = create_unit(corporation_1, cluster_y)
     users = {
-        "tenant_a": create_tenant(corporation_1, unit_a, name=CANARY_TENANT),
-        "tenant_b": create_tenant(corporation_1, unit_b, name="Bram Buur"),
+        "tenant_a": create_tenant(
+            corporation_1, unit_a, name=CANARY_TENANT, starts_on=TENANCIES_START
+        ),
+        "tenant_b": create_tenant(
+            corporation_1, unit_b, name="Bram Buur", starts_on=TENANCIES_START
+        ),
         "caretaker_x": create_caretaker(corporation_1, cluster_x),
         "caretaker_y": create_caretaker(corporation_1, cluster_y),
         "finance_1": create_finance(corporation_1),
@@ -167,3 +195,115 @@ def login_with_form(
     response = client.post("/login", data=data, **kwargs)
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return response
+
+
+@dataclass
+class ParticipationObjects:
+    """A category of corporation 1, chores in cluster X and tenant A's claims.
+
+    Each claim serves one kind of request, so that the requests of one test do
+    not change the claims that another request needs.
+    """
+
+    category: ChoreCategory
+    chore: Chore
+    spare_chore: Chore
+    open_claim: Claim
+    spare_open_claim: Claim
+    submitted_claim: Claim
+    spare_submitted_claim: Claim
+
+
+CANARY_CHORE = "Kanarieklus"
+
+
+def add_participation(world: SecurityWorld) -> ParticipationObjects:
+    """Post chores in cluster X; tenant A claims two and submits two with a photo."""
+    caretaker, tenant = world.users["caretaker_x"], world.tenant_a
+    category = create_category(world.corporation_1, name="Schoonmaak")
+    chores = [
+        create_chore(caretaker, world.cluster_x, category, title=title, proof=proof)
+        for title, proof in (
+            (CANARY_CHORE, ProofKind.NONE),
+            ("Bladeren", ProofKind.NONE),
+            ("Glas", ProofKind.PHOTO),
+            ("Ramen", ProofKind.PHOTO),
+        )
+    ]
+    spare_chore = create_chore(caretaker, world.cluster_x, category, title="Bank")
+    claims = [participation.claim_chore(tenant, chore.id) for chore in chores]
+    for claim in claims[2:]:
+        participation.submit_claim(tenant, claim.id, note="Klaar.", photo=png_bytes())
+    db.session.commit()
+    world.canaries = (*world.canaries, CANARY_CHORE)
+    world.participation = ParticipationObjects(
+        category, chores[0], spare_chore, *claims
+    )
+    return world.participation
+
+
+@dataclass
+class RewardsObjects:
+    """A closed month of corporation 1 in which tenant A earned a payout, and its paid batch."""
+
+    period: Period
+    year: int
+    batch: PayoutBatch
+
+
+REWARDS_MONTH = Period(2025, 11)
+
+
+def add_rewards(world: SecurityWorld) -> RewardsObjects:
+    """Credit tenant A's work in REWARDS_MONTH, close it and pay its payout batch."""
+    finance, tenant = world.users["finance_1"], world.tenant_a
+    with time_machine.travel(amsterdam(2025, 10, 15), tick=False):
+        engine.create_rule_version(
+            finance,
+            effective_from=date(2025, 10, 1),
+            rent_credit_rate_cents=10,
+            payout_rate_cents=25,
+        )
+    choose_payout(tenant, amsterdam(2025, 11, 2))
+    credit_chore(world.corporation_1, tenant, 40, amsterdam(2025, 11, 10), "Tuin")
+    db.session.commit()
+    close_month(world.corporation_1, REWARDS_MONTH)
+    # Paid within the year, so that the year's payout overview exists.
+    with time_machine.travel(amsterdam(2025, 12, 2), tick=False):
+        batches.set_debtor_account(
+            finance, world.corporation_1.id, account_holder="Een", iban=DEBTOR_IBAN
+        )
+        batch = batches.create_payout_batch(
+            finance, world.corporation_1.id, REWARDS_MONTH
+        )
+        batches.mark_batch_paid(finance, world.corporation_1.id, batch.id)
+        db.session.commit()
+    world.rewards = RewardsObjects(REWARDS_MONTH, REWARDS_MONTH.year, batch)
+    return world.rewards
+
+
+@dataclass
+class LiabilityObjects:
+    """A published briefing of corporation 1 and tenant A's paper acceptance of it."""
+
+    briefing: Briefing
+    version: BriefingVersion
+    acceptance: Acceptance
+
+
+def add_liability(world: SecurityWorld) -> LiabilityObjects:
+    """Publish a briefing; caretaker X records tenant A's signed form with a scan."""
+    briefing = create_briefing(world.corporation_1)
+    version = publish(briefing)
+    acceptance = liability.record_paper_acceptance(
+        world.users["caretaker_x"],
+        world.tenant_a.id,
+        version.id,
+        typed_name=world.tenant_a.full_name,
+        signed_on=business_date(utcnow()),
+        scan=png_bytes(),
+        evidence=evidence(),
+    )
+    db.session.commit()
+    world.liability = LiabilityObjects(briefing, version, acceptance)
+    return world.liability

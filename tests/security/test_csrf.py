@@ -53,7 +53,8 @@ def write_paths(app: Flask, world, *, api: bool) -> list[tuple[str, str]]:
     return sorted(paths)
 
 
-def test_portal_writes_reject_missing_token(app, world, actors):
+def test_portal_writes_reject_missing_token(app, full_world, actors):
+    world = full_world
     admin = actors.client("admin")
     rejected = []
 
@@ -132,7 +133,8 @@ def test_api_token_rejected_on_portal_without_csrf(app_config, app, world, actor
     assert _token_count() == tokens_before
 
 
-def test_api_writes_with_session_need_header(app, world, actors):
+def test_api_writes_with_session_need_header(app, full_world, actors):
+    world = full_world
     add_api_probe(app)
     admin = actors.client("admin")
     writes = write_paths(app, world, api=True)
