@@ -5,15 +5,25 @@ from flask_login import current_user
 
 from klusbank.accounts.access import roles_required
 from klusbank.accounts.models import Role
+from klusbank.openapi import operation
 from rewards.ledger import queries
 from rewards.ledger.models import AccountKind
-from rewards.ledger.schemas import BalanceSchema
+from rewards.ledger.schemas import LedgerBalanceSchema
 
 bp = Blueprint("rewards_ledger_api", __name__)
 
 
 @bp.get("/me/balance")
 @roles_required(Role.TENANT)
+@operation(
+    summary="Read the tenant's balances, pending holds and movements",
+    description=(
+        "Amounts are integers: points, or euro cents for rent credit and payout."
+        " Movements are newest first; a reversal undoes an earlier entry."
+    ),
+    tags=["ledger"],
+    responses={200: ("The tenant's ledger figures.", LedgerBalanceSchema)},
+)
 def my_balance():
     """Return the tenant's balances, pending holds and every movement."""
     corporation_id = current_user.corporation_id
@@ -22,7 +32,7 @@ def my_balance():
     held_cents = sum(
         hold.amount for hold in holds if hold.account.kind == AccountKind.TENANT_PAYOUT
     )
-    return BalanceSchema().dump(
+    return LedgerBalanceSchema().dump(
         {
             "points": balances[AccountKind.TENANT_POINTS],
             "lifetime_earned_points": queries.lifetime_earned_points(

@@ -3,7 +3,7 @@
 from marshmallow import Schema, fields
 
 
-class MovementSchema(Schema):
+class LedgerMovementSchema(Schema):
     """One posting on one of the tenant's accounts."""
 
     journal_id = fields.Integer()
@@ -23,7 +23,7 @@ class MovementSchema(Schema):
     reversed_by_journal_id = fields.Integer(allow_none=True)
 
 
-class HoldSchema(Schema):
+class LedgerHoldSchema(Schema):
     """An amount reserved for a payout that is not paid or voided yet."""
 
     id = fields.Integer()
@@ -36,7 +36,7 @@ class HoldSchema(Schema):
     created_at = fields.DateTime()
 
 
-class BalanceSchema(Schema):
+class LedgerBalanceSchema(Schema):
     """The tenant's balances, lifetime points, pending holds and movements."""
 
     points = fields.Integer(metadata={"description": "Points not yet settled."})
@@ -48,5 +48,5 @@ class BalanceSchema(Schema):
     payout_available_cents = fields.Integer(
         metadata={"description": "Payout payable minus pending holds."}
     )
-    pending_holds = fields.List(fields.Nested(HoldSchema))
-    movements = fields.List(fields.Nested(MovementSchema))
+    pending_holds = fields.List(fields.Nested(LedgerHoldSchema))
+    movements = fields.List(fields.Nested(LedgerMovementSchema))

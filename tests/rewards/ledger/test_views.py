@@ -127,3 +127,11 @@ def test_api_balance_shows_only_own_movements(app, client):
 
     assert body["points"] == 0
     assert body["movements"] == []
+
+
+def test_api_balance_in_openapi_document(app, client):
+    document = client.get("/api/v1/openapi.json").get_json()
+
+    operation = document["paths"]["/api/v1/me/balance"]["get"]
+    assert operation["tags"] == ["ledger"]
+    assert "LedgerBalance" in document["components"]["schemas"]
