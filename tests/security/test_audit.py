@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from klusbank.accounts.models import AuditEvent
 from klusbank.extensions import db
@@ -136,3 +136,80 @@ def _audit_page(app, admin) -> str:
     response = client.get("/admin/audit")
     assert response.status_code == 200
     return response.get_data(as_text=True)
+
+
+# Every export and statement that staff can download, with who downloads it.
+STAFF_EXPORTS = [
+    ("finance_1", "/rewards/finance/exports/{period}/ledger.csv"),
+    ("finance_1", "/rewards/finance/exports/{period}/rent-credit.csv"),
+    ("finance_1", "/rewards/finance/exports/payees-{year}.csv"),
+    ("finance_1", "/rewards/finance/batches/{batch_id}/sepa.xml"),
+    ("finance_1", "/rewards/finance/statements/{period}/{tenant_id}.pdf"),
+    ("finance_1", "/rewards/finance/statements/{period}.zip"),
+    ("caretaker_x", "/liability/manage/{briefing_id}/export.csv"),
+]
+# Documents with a tenant's signature or acceptance evidence.
+STAFF_EVIDENCE_DOWNLOADS = [
+    ("caretaker_x", "/liability/manage/acceptances/{acceptance_id}/scan"),
+    ("caretaker_x", "/liability/acceptances/{acceptance_id}/receipt.pdf"),
+]
+
+
+def test_staff_exports_recorded(app, full_world):
+    unrecorded = unrecorded_downloads(app, full_world, STAFF_EXPORTS)
+
+    assert not unrecorded, "Staff downloads without an audit event:\n  " + (
+        "\n  ".join(unrecorded)
+    )
+    admin_page = _audit_page(app, full_world.users["admin"])
+    assert "export.ledger" in admin_page
+    assert "statement.downloaded" in admin_page
+    assert "briefing.history_exported" in admin_page
+
+
+def test_staff_evidence_downloads_recorded(app, full_world):
+    unrecorded = unrecorded_downloads(app, full_world, STAFF_EVIDENCE_DOWNLOADS)
+
+    assert not unrecorded, "Staff downloads without an audit event:\n  " + (
+        "\n  ".join(unrecorded)
+    )
+
+
+def unrecorded_downloads(app, world, downloads) -> list[str]:
+    """Download each file as its actor; return those without a matching audit event."""
+    values = {
+        "period": world.rewards.period,
+        "year": world.rewards.year,
+        "batch_id": world.rewards.batch.id,
+        "tenant_id": world.tenant_a.id,
+        "briefing_id": world.liability.briefing.id,
+        "acceptance_id": world.liability.acceptance.id,
+    }
+    unrecorded = []
+    for actor, template in downloads:
+        user = world.users[actor]
+        client = app.test_client()
+        client.environ_base.update(REMOTE_ADDR=ADDRESS, HTTP_USER_AGENT=BROWSER)
+        with time_machine.travel(AT, tick=False):
+            login_with_form(client, user)
+            before = _last_event_id()
+            response = client.get(template.format(**values))
+            response.close()
+        db.session.expire_all()
+        new_events = db.session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.id > before, AuditEvent.actor_id == user.id
+            )
+        ).all()
+        recorded = [
+            event
+            for event in new_events
+            if event.ip_address == ADDRESS and event.at == AT and event.user_agent
+        ]
+        if response.status_code != 200 or not recorded:
+            unrecorded.append(f"{template} ({response.status_code})")
+    return unrecorded
+
+
+def _last_event_id() -> int:
+    return db.session.scalar(select(func.max(AuditEvent.id))) or 0
