@@ -12,12 +12,15 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import time_machine
 from pypdf import PdfReader
 from pypdf.generic import IndirectObject, StreamObject
 from weasyprint import HTML
 
 from klusbank.paths import STATIC_DIR
 from klusbank.pdf import BASE_URL, html_to_pdf, resolve_static_url
+from rewards.statements.services import ensure_statement
+from tests.rewards.statements.helpers import AFTER_CLOSE, MONTH, create_closed_month
 
 PNG_PIXEL = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -211,3 +214,26 @@ def test_static_resolver_serves_static_file():
     path = resolve_static_url(f"{BASE_URL}static/css/klusbank.css")
 
     assert path == (STATIC_DIR / "css" / "klusbank.css").resolve()
+
+
+def test_statement_with_hostile_titles_fetches_nothing(
+    app, counting_server, blocked_connections, secret_file
+):
+    # Chore titles reach the statement; markup in them must stay text.
+    server_url, hits = counting_server
+    secret_path, canary = secret_file
+    titles = (
+        f'<img src="{server_url}/title.png">',
+        f'<img src="{secret_path.as_uri()}">',
+        '<img src="http://169.254.169.254/latest/meta-data/">',
+        f'<link rel="attachment" href="{secret_path.as_uri()}">',
+    )
+    month = create_closed_month(titles=titles)
+
+    with time_machine.travel(AFTER_CLOSE, tick=False):
+        record = ensure_statement(month.corporation.id, month.rent_tenant.id, MONTH)
+
+    assert hits == []
+    assert blocked_connections == []
+    assert not pdf_contains(record.content, canary.encode())
+    assert "<img" in pdf_text(record.content).replace(" ", "")

@@ -6,6 +6,7 @@ import pytest
 
 from klusbank.extensions import db
 from liability.rendering import ALLOWED_TAGS, render_markdown
+from tests.participation.helpers import create_category, create_chore
 
 HOSTILE = '<script>alert("kb")</script><img src=x onerror=alert(1)>'
 ESCAPED = "&lt;script&gt;alert(&#34;kb&#34;)&lt;/script&gt;"
@@ -111,3 +112,25 @@ def test_markdown_keeps_safe_links():
     assert 'href="tel:0301234567"' in html
     assert 'href="https://example.test"' in html
     assert 'rel="noopener noreferrer nofollow"' in html
+
+
+def test_chore_title_escaped_on_pages(app, world, actors):
+    category = create_category(world.corporation_1)
+    chore = create_chore(
+        world.users["caretaker_x"], world.cluster_x, category, title=HOSTILE
+    )
+    db.session.commit()
+    tenant, caretaker = actors.client("tenant_a"), actors.client("caretaker_x")
+
+    listing = tenant.get("/participation/chores").get_data(as_text=True)
+    page = tenant.get(f"/participation/chores/{chore.id}").get_data(as_text=True)
+    staff_page = caretaker.get(f"/participation/manage/chores/{chore.id}")
+    api = app.test_client().get(
+        f"/api/v1/chores/{chore.id}", headers=actors.bearer_headers("tenant_a")
+    )
+
+    assert_escaped(listing)
+    assert_escaped(page)
+    assert_escaped(staff_page.get_data(as_text=True))
+    assert api.mimetype == "application/json"
+    assert api.get_json()["title"] == HOSTILE

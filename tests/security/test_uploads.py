@@ -7,7 +7,11 @@ import pytest
 from PIL import Image, PngImagePlugin
 
 from klusbank.errors import InvalidInput
+from klusbank.extensions import db
 from klusbank.uploads import MAX_PIXELS, store_image, upload_path
+from participation import services as participation
+from participation.models import Claim, ProofKind
+from tests.participation.helpers import create_category, create_chore
 
 GPS_IFD = 0x8825
 GENERATED_NAME = re.compile(r"^[0-9a-f]{32}\.(jpg|png)$")
@@ -177,3 +181,66 @@ def test_escaping_paths_rejected(bare_app, folder, name):
 def test_store_rejects_escaping_folder(bare_app):
     with pytest.raises(ValueError):
         store_image(image_bytes("PNG"), field="photo", folder="../static")
+
+
+class TestPhotoSubmission:
+    """Photos sent with submitted work, through the API as a browser or app would."""
+
+    @pytest.fixture
+    def claim(self, app, world):
+        category = create_category(world.corporation_1)
+        chore = create_chore(
+            world.users["caretaker_x"],
+            world.cluster_x,
+            category,
+            proof=ProofKind.PHOTO,
+        )
+        claim = participation.claim_chore(world.tenant_a, chore.id)
+        db.session.commit()
+        return claim
+
+    def submit(self, app, actors, claim, content: bytes, filename: str):
+        return app.test_client().post(
+            f"/api/v1/claims/{claim.id}/submit",
+            data={"note": "Klaar.", "photo": (io.BytesIO(content), filename)},
+            content_type="multipart/form-data",
+            headers=actors.bearer_headers("tenant_a"),
+        )
+
+    def test_png_named_jpg_accepted(self, app, world, actors, claim):
+        response = self.submit(app, actors, claim, image_bytes("PNG"), "photo.jpg")
+        db.session.expire_all()
+        stored = db.session.get(Claim, claim.id)
+
+        assert response.status_code == 200, response.get_json()
+        assert GENERATED_NAME.match(stored.photo_name)
+        assert stored.photo_name.endswith(".png")
+        assert stored.photo_mime_type == "image/png"
+
+    @pytest.mark.parametrize(
+        ("content", "filename"),
+        [
+            (b"not a photo at all", "photo.jpg"),
+            (b'<svg xmlns="http://www.w3.org/2000/svg"/>', "photo.svg"),
+            (b'<svg xmlns="http://www.w3.org/2000/svg"/>', "photo.png"),
+        ],
+        ids=["text-as-jpg", "svg", "svg-as-png"],
+    )
+    def test_non_photo_rejected(self, app, world, actors, claim, content, filename):
+        response = self.submit(app, actors, claim, content, filename)
+        db.session.expire_all()
+
+        assert response.status_code == 422
+        assert "photo" in response.get_json()["errors"]
+        assert db.session.get(Claim, claim.id).photo_name is None
+        assert not list(app.config["UPLOAD_DIR"].rglob("*.*"))
+
+    def test_traversal_filename_ignored(self, app, world, actors, claim):
+        response = self.submit(
+            app, actors, claim, image_bytes("JPEG"), "../../instance/secret_key"
+        )
+        db.session.expire_all()
+
+        assert response.status_code == 200, response.get_json()
+        assert GENERATED_NAME.match(db.session.get(Claim, claim.id).photo_name)
+        assert not (app.config["INSTANCE_DIR"] / "secret_key").exists()
