@@ -2,8 +2,9 @@
 
 Input is strict: unknown fields raise (nested ones too), numbers must be JSON
 numbers and booleans JSON booleans, every integer and string is bounded, and
-datetimes must carry a UTC offset. The body parser rejects NaN and Infinity,
-which Python's ``json`` module would otherwise accept.
+datetimes must carry a UTC offset. Python's ``json`` module accepts NaN and
+Infinity; the body parser reads them as a value no field accepts, so the
+error names the field. It also rejects an object that repeats a key.
 """
 
 import json
@@ -65,7 +66,17 @@ def load_json(schema: Schema) -> dict[str, Any]:
             _("Send the body as JSON with the header Content-Type: application/json.")
         )
     try:
-        data = json.loads(raw, parse_constant=_reject_constant, parse_float=Decimal)
+        data = json.loads(
+            raw,
+            parse_constant=NonFiniteNumber,
+            parse_float=Decimal,
+            object_pairs_hook=_object_without_duplicates,
+        )
+    except DuplicateKey as error:
+        raise InvalidInput(
+            _("Some fields are invalid."),
+            errors={error.key: [_("Give this field once.")]},
+        )
     except (ValueError, RecursionError):
         raise InvalidInput(_("The request body is not valid JSON."))
     if not isinstance(data, dict):
@@ -73,8 +84,35 @@ def load_json(schema: Schema) -> dict[str, Any]:
     return schema.load(data)
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed in JSON")
+class NonFiniteNumber:
+    """NaN, Infinity or -Infinity read from a request body.
+
+    No field type accepts it, so schema validation names the field that held
+    it, where a parse error could not.
+    """
+
+    def __init__(self, literal: str):
+        self.literal = literal
+
+    def __repr__(self) -> str:
+        return self.literal
+
+
+class DuplicateKey(ValueError):
+    """A JSON object names the same key twice."""
+
+    def __init__(self, key: str):
+        super().__init__(f"duplicate key {key!r}")
+        self.key = key
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise DuplicateKey(key)
+        data[key] = value
+    return data
 
 
 def load_query(schema: Schema) -> dict[str, Any]:
