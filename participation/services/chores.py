@@ -149,7 +149,9 @@ def cancel_chore(
     chore.cancelled_by_id = actor.id
     chore.cancel_reason = reason
     chore.updated_at = now
-    for claim in chore.claims:
+    # Queried, not read from chore.claims, which may be stale in this session.
+    claims = db.session.scalars(select(Claim).where(Claim.chore_id == chore.id)).all()
+    for claim in claims:
         if claim.status in UNFINISHED:
             change_status(
                 claim, ClaimStatus.CANCELLED, actor=actor, at=now, reason=reason
