@@ -1,11 +1,13 @@
 """Approving and rejecting work, second approval, shared pots and the ledger credit."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
+from klusbank.accounts.models import CaretakerAssignment, Role
 from klusbank.db import utcnow
 from klusbank.extensions import db
+from klusbank.housing.models import Tenancy
 from participation import services
 from participation.models import (
     Claim,
@@ -19,6 +21,8 @@ from tests.factories import (
     create_caretaker,
     create_corporation,
     create_finance,
+    create_unit,
+    create_user_with_roles,
     login,
 )
 from tests.liability.helpers import accept, create_briefing, publish
@@ -325,3 +329,34 @@ def test_review_queue_lists_submitted_work(app, client):
     assert [entry["id"] for entry in queue] == [claim.id]
     assert page.status_code == 200
     assert place.chore.title in page.get_data(as_text=True)
+
+
+def test_caretaker_cannot_approve_own_claim(app, client):
+    corporation = create_corporation()
+    place = create_neighbourhood(corporation)
+    neighbour_caretaker = create_user_with_roles(
+        corporation, Role.TENANT, Role.CARETAKER
+    )
+    unit = create_unit(corporation, place.cluster)
+    db.session.add(
+        Tenancy(
+            user_id=neighbour_caretaker.id,
+            unit_id=unit.id,
+            reference="HC-own",
+            starts_on=date.today() - timedelta(days=30),
+        )
+    )
+    db.session.add(
+        CaretakerAssignment(user_id=neighbour_caretaker.id, cluster_id=place.cluster.id)
+    )
+    claim = submitted_claim(neighbour_caretaker, place.chore)
+    db.session.commit()
+    use_token(client, neighbour_caretaker)
+    before, counts = claim_state(claim.id), row_counts()
+
+    response = client.post(f"/api/v1/claims/{claim.id}/approve", json={})
+
+    assert response.status_code == 409
+    assert response.get_json()["code"] == "own_claim"
+    assert claim_state(claim.id) == before
+    assert row_counts() == counts

@@ -118,6 +118,10 @@ def test_tenant_elsewhere_cannot_see_chore_or_claim(app, client):
         client.post(f"/participation/claims/{claim.id}/withdraw"),
         client.post(f"/participation/claims/{claim.id}/submit", data={"note": "x"}),
         client.get(f"/participation/review/claims/{claim.id}"),
+        client.get(f"/participation/claims/{claim.id}/photo"),
+        client.get(f"/api/v1/chores/{place.chore.id}"),
+        client.get(f"/api/v1/claims/{claim.id}"),
+        client.get(f"/api/v1/claims/{claim.id}/photo"),
     ]
 
     assert place.chore.title not in listing.get_data(as_text=True)
