@@ -172,7 +172,9 @@ def measure(
         f"  {backend} N={tenants}: generated in {generate_seconds:.1f} s, "
         f"baseline {baseline_seconds:.1f} s, close {figures.close_seconds:.1f} s "
         f"(of which prepare {figures.prepare_seconds:.1f} s), "
-        f"{figures.tenants_settled} tenants settled",
+        f"{figures.tenants_settled} tenants settled, "
+        f"ratio {figures.ratio:.3f}x, by CPU {figures.cpu_ratio:.3f}x, "
+        f"peak RSS growth {figures.peak_growth_mib:.1f} MiB",
         flush=True,
     )
     return figures
