@@ -1,9 +1,9 @@
 """Load the portal under gunicorn with wrk: two portal pages against a bare Flask route.
 
-The script fills a PostgreSQL database with 10,000 chores (approved work with
-its ledger journals, work waiting for review, chores open for claims), starts
-gunicorn with 2 sync workers on a free loopback port, logs a tenant and a
-caretaker in through the real login form, and points wrk at each page for a
+The script fills a PostgreSQL database with 10,000 chores: approved work with
+its ledger journals, work waiting for review and chores open for claims. It
+starts gunicorn with 2 sync workers on a free loopback port and logs a tenant
+and a caretaker in through the real login form. Then wrk loads each page for a
 fixed time at 16 connections:
 
 - baseline: ``/bare/ping``, a Flask route with nothing behind it, served by
@@ -47,7 +47,7 @@ APPROVED_PERIODS = ("2026-09", "2026-10", "2026-11")
 
 @dataclass
 class WrkResult:
-    """What wrk measured for one page."""
+    """Throughput and latency that wrk measured for one page."""
 
     page: str
     path: str
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> list[WrkResult]:
 
 
 def _fill(chores: int) -> dict[str, Any]:
-    """Create tenants, staff and the chores; return the logins and the counts."""
+    """Create tenants, staff and the chores; return the e-mail addresses to log in with."""
     from klusbank.extensions import db
     from klusbank.timeutil import Period
 
@@ -216,7 +216,7 @@ def _wait_until_ready(base: str, server: subprocess.Popen) -> None:
         except (requests.ConnectionError, requests.Timeout):
             pass
         time.sleep(0.5)
-    raise TimeoutError(f"gunicorn did not answer within {READY_TIMEOUT_SECONDS} s")
+    raise TimeoutError(f"gunicorn did not respond within {READY_TIMEOUT_SECONDS} s")
 
 
 def _stop(server: subprocess.Popen) -> None:
@@ -259,12 +259,14 @@ def _login(base: str, email: str) -> str:
         timeout=30,
     )
     if response.status_code != 302:
-        raise RuntimeError(f"login of {email} answered {response.status_code}")
+        raise RuntimeError(
+            f"login of {email} returned {response.status_code}, expected 302"
+        )
     return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
 
 
 def _check_page(base: str, path: str, cookie: str | None) -> None:
-    """Require the page to answer 200 to the session, not a redirect to login."""
+    """Raise unless the page returns 200 to the session, not a redirect to login."""
     headers = {"User-Agent": USER_AGENT}
     if cookie:
         headers["Cookie"] = cookie
@@ -272,7 +274,7 @@ def _check_page(base: str, path: str, cookie: str | None) -> None:
         base + path, headers=headers, allow_redirects=False, timeout=30
     )
     if response.status_code != 200:
-        raise RuntimeError(f"{path} answered {response.status_code}, expected 200")
+        raise RuntimeError(f"{path} returned {response.status_code}, expected 200")
 
 
 def _wrk(

@@ -3,11 +3,11 @@
 For each database the script builds two identical corporations of tenants
 with approved chores in one month and closes that month with the real close.
 
-- Production against bare WeasyPrint: for each tenant of the first
-  corporation, in turn, the production path (``build_statement`` reading the
-  closed month, then ``render_statement``: Jinja, the static-only fetcher and a
-  tagged PDF/UA-1) and bare WeasyPrint (``HTML(string=...).write_pdf()`` with
-  default options) on the same HTML. Alternating the two keeps drifting
+- Production against bare WeasyPrint, for each tenant of the first
+  corporation in turn. The production path is ``build_statement`` reading the
+  closed month, then ``render_statement``: Jinja, the static-only fetcher and
+  a tagged PDF/UA-1. Bare WeasyPrint is ``HTML(string=...).write_pdf()`` with
+  default options on the same HTML. Alternating the two keeps drifting
   machine load out of the ratio.
 - Cores: ``render_month``, the code behind ``flask rewards statements``, on
   one worker for the first corporation and on every core for the second.

@@ -66,7 +66,8 @@ from rewards.ledger.models import (
 )
 
 BENCH_PASSWORD = "benchmark password 2026"
-# An IBAN and BSN that pass their checksums; they belong to nobody.
+# Test values that pass the IBAN and BSN checksums (the IBAN is the standard
+# example of the Dutch IBAN format).
 PAYOUT_IBAN = "NL91ABNA0417164300"
 PAYOUT_BSN = "111222333"
 CHUNK_ROWS = 20_000

@@ -1,9 +1,9 @@
 """WSGI app of the portal benchmark: Klusbank with a bare Flask route beside it.
 
 gunicorn loads ``create_portal_app(...)`` with the benchmark database's URL.
-Requests under ``/bare`` go to a Flask app with one route and nothing else (no
-extensions, sessions, database or templates), the baseline; every other path
-goes to the Klusbank app exactly as ``wsgi.py`` builds it.
+Requests under ``/bare`` go to the baseline: a Flask app with one route and no
+extensions, sessions, database or templates. Every other path goes to the
+Klusbank app, built by ``create_app`` as ``wsgi.py`` builds it.
 """
 
 from flask import Flask

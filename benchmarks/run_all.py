@@ -1,10 +1,10 @@
 """Run the four benchmarks and print a summary of their ratios and targets.
 
 ``make bench`` runs this module. The default sizes finish in minutes on a
-2-core machine; ``--quick`` is a smoke run, and ``--full`` uses each script's
-own defaults (100,000 approvals over 1,000 and 10,000 tenants, 8 x 1,000
-postings, 200 statements on both databases, 10 s per page), which takes an
-hour or more there. Every benchmark creates and drops its own kbbench_*
+2-core machine, and ``--quick`` is a smoke run. ``--full`` uses each script's
+own defaults: 100,000 approvals over 1,000 and 10,000 tenants, 8 x 1,000
+postings, 200 statements on both databases and 10 s per page. On a 2-core
+machine that takes hours. Every benchmark creates and drops its own kbbench_*
 databases, so PostgreSQL must be running on 127.0.0.1:5432.
 """
 
@@ -60,7 +60,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmarks in turn and print the summary table."""
     args = parse_args(argv)
-    size = "quick" if args.quick else "full" if args.full else "standard"
+    size = "standard"
+    if args.quick:
+        size = "quick"
+    elif args.full:
+        size = "full"
     chosen = args.only or ["close", "postings", "statements", "portal"]
     print(f"Klusbank benchmarks ({size} sizes) on {harness.machine_summary()}")
     print(f"load average: {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
