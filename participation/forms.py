@@ -118,7 +118,7 @@ class ChoreForm(FlaskForm):
     )
     reward_points = IntegerField(
         _l("Reward in points"),
-        validators=[InputRequired(), NumberRange(1, limits.MAX_REWARD_POINTS)],
+        validators=[Optional(), NumberRange(1, limits.MAX_REWARD_POINTS)],
     )
     reward_mode = RadioField(
         _l("Reward"),
@@ -132,7 +132,7 @@ class ChoreForm(FlaskForm):
         default=RewardMode.EACH.value,
     )
     places = IntegerField(
-        _l("Places"), validators=[InputRequired(), NumberRange(1, limits.MAX_PLACES)]
+        _l("Places"), validators=[Optional(), NumberRange(1, limits.MAX_PLACES)]
     )
     proof = RadioField(
         _l("Proof required"),

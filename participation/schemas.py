@@ -171,12 +171,16 @@ class ChoreCreateSchema(StrictSchema):
     )
     reward_points = fields.Integer(
         strict=True,
-        required=True,
+        load_default=None,
         validate=validate.Range(1, limits.MAX_REWARD_POINTS),
+        metadata={"description": "Leave out to use the category's default."},
     )
     reward_mode = fields.Enum(RewardMode, by_value=True, load_default=RewardMode.EACH)
     places = fields.Integer(
-        strict=True, load_default=1, validate=validate.Range(1, limits.MAX_PLACES)
+        strict=True,
+        load_default=None,
+        validate=validate.Range(1, limits.MAX_PLACES),
+        metadata={"description": "Leave out to use the category's default."},
     )
     proof = fields.Enum(ProofKind, by_value=True, load_default=ProofKind.NOTE)
     claim_opens_at = fields.AwareDateTime(required=True)

@@ -2,7 +2,7 @@
 
 import calendar
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
@@ -40,14 +40,17 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ChoreTerms:
-    """The terms a caretaker sets on a chore, under which tenants claim it."""
+    """The terms a caretaker sets on a chore, under which tenants claim it.
+
+    ``reward_points`` and ``places`` left as None take the category's defaults.
+    """
 
     title: str
     description: str
     category_id: int
-    reward_points: int
+    reward_points: int | None
     reward_mode: RewardMode
-    places: int
+    places: int | None
     proof: ProofKind
     claim_opens_at: datetime
     claim_closes_at: datetime
@@ -70,7 +73,7 @@ def post_chore(
     """
     now = moment(now)
     cluster = _caretaker_cluster(actor, cluster_id)
-    _check_terms(actor, terms, now=now)
+    terms = _checked_terms(actor, terms, now=now)
     _check_repeat(recurrence, occurrences)
 
     series = None
@@ -126,7 +129,7 @@ def update_chore(
             ),
             code="chore_claimed",
         )
-    _check_terms(actor, terms, now=now)
+    terms = _checked_terms(actor, terms, now=now)
     _apply(chore, terms)
     chore.updated_at = now
     db.session.flush()
@@ -185,8 +188,31 @@ def _caretaker_chore(actor: User, chore_id: int) -> Chore:
     return chore
 
 
-def _check_terms(actor: User, terms: ChoreTerms, *, now: datetime) -> None:
-    """Raise InvalidInput naming every field that breaks a rule."""
+def _checked_terms(actor: User, terms: ChoreTerms, *, now: datetime) -> ChoreTerms:
+    """Return the terms with category defaults filled in; raise InvalidInput naming every bad field."""
+    errors = _text_errors(terms)
+    category = db.session.get(ChoreCategory, terms.category_id)
+    if (
+        category is None
+        or category.corporation_id != actor.corporation_id
+        or not category.is_active
+    ):
+        errors["category_id"] = [_("Choose one of the active categories.")]
+    else:
+        terms = replace(
+            terms,
+            reward_points=terms.reward_points or category.default_points,
+            places=terms.places or category.default_places,
+        )
+        errors.update(_reward_errors(terms))
+    errors.update(_window_errors(terms, now))
+
+    if errors:
+        raise InvalidInput(_("Some fields are invalid."), errors=errors)
+    return terms
+
+
+def _text_errors(terms: ChoreTerms) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     title = terms.title.strip()
     if not limits.TITLE_MIN_LENGTH <= len(title) <= limits.TITLE_MAX_LENGTH:
@@ -204,13 +230,11 @@ def _check_terms(actor: User, terms: ChoreTerms, *, now: datetime) -> None:
                 max=limits.DESCRIPTION_MAX_LENGTH,
             )
         ]
-    category = db.session.get(ChoreCategory, terms.category_id)
-    if (
-        category is None
-        or category.corporation_id != actor.corporation_id
-        or not category.is_active
-    ):
-        errors["category_id"] = [_("Choose one of the active categories.")]
+    return errors
+
+
+def _reward_errors(terms: ChoreTerms) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
     if not 1 <= terms.reward_points <= limits.MAX_REWARD_POINTS:
         errors["reward_points"] = [
             _("Enter 1 to %(max)d points.", max=limits.MAX_REWARD_POINTS)
@@ -221,9 +245,7 @@ def _check_terms(actor: User, terms: ChoreTerms, *, now: datetime) -> None:
         errors["reward_points"] = [
             _("A shared pot needs at least one point per place.")
         ]
-    errors.update(_window_errors(terms, now))
-    if errors:
-        raise InvalidInput(_("Some fields are invalid."), errors=errors)
+    return errors
 
 
 def _window_errors(terms: ChoreTerms, now: datetime) -> dict[str, list[str]]:
@@ -262,13 +284,11 @@ def _shift_terms(
     """Return the terms of the occurrence ``index`` places after the first."""
     if recurrence is None or index == 0:
         return terms
-    return ChoreTerms(
-        **{
-            **terms.__dict__,
-            "claim_opens_at": shift(terms.claim_opens_at, recurrence, index),
-            "claim_closes_at": shift(terms.claim_closes_at, recurrence, index),
-            "deadline_at": shift(terms.deadline_at, recurrence, index),
-        }
+    return replace(
+        terms,
+        claim_opens_at=shift(terms.claim_opens_at, recurrence, index),
+        claim_closes_at=shift(terms.claim_closes_at, recurrence, index),
+        deadline_at=shift(terms.deadline_at, recurrence, index),
     )
 
 

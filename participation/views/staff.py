@@ -209,7 +209,6 @@ def _prefill_new(form: ChoreForm) -> None:
     form.claim_opens_at.data = utc_to_amsterdam(start)
     form.claim_closes_at.data = utc_to_amsterdam(start) + timedelta(days=7)
     form.deadline_at.data = utc_to_amsterdam(start) + timedelta(days=14)
-    form.places.data = form.places.data or 1
     category_id = request.args.get("category_id", type=int)
     for category in queries.categories(current_user.corporation_id, active_only=True):
         if category.id == category_id:

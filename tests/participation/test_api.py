@@ -52,6 +52,23 @@ def test_caretaker_posts_weekly_chores(app, client):
     assert chores[0]["places_left"] == 2
 
 
+def test_chore_without_points_takes_category_defaults(app, client):
+    place = create_neighbourhood(create_corporation())
+    place.category.default_points = 33
+    place.category.default_places = 4
+    use_token(client, place.caretaker)
+    payload = _chore_payload(place)
+    del payload["reward_points"]
+    del payload["places"]
+
+    response = client.post("/api/v1/chores", json=payload)
+
+    assert response.status_code == 201, response.get_json()
+    chore = response.get_json()["chores"][0]
+    assert chore["reward_points"] == 33
+    assert chore["places"] == 4
+
+
 BAD_CHORES = [
     ("unknown field", {"colour": "red"}, "colour"),
     (
