@@ -398,12 +398,9 @@ def create_tables():
             "operation IN ('journal', 'hold')",
             name=op.f("ck_ledger_rejections_operation"),
         ),
-        sa.ForeignKeyConstraint(
-            ["corporation_id"],
-            ["corporations.id"],
-            name=op.f("fk_ledger_rejections_corporation_id_corporations"),
-            ondelete="RESTRICT",
-        ),
+        # No foreign key: rejections are written on a second connection while
+        # the request's transaction is open, and a key-share lock on the
+        # corporation row could then wait for that very transaction.
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_rejections")),
         sa.UniqueConstraint(
             "corporation_id",

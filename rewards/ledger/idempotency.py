@@ -189,6 +189,10 @@ def _write_rejections(session: Session, transaction: SessionTransaction) -> None
 def _write(engine, rows: list[dict[str, Any]]) -> None:
     try:
         with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # The caller's transaction is still open on PostgreSQL; should
+                # this write ever wait for it, give up instead of waiting forever.
+                connection.exec_driver_sql("SET LOCAL lock_timeout = '5s'")
             for row in rows:
                 connection.execute(
                     insert_ignoring_conflicts(connection, Rejection), row

@@ -9,7 +9,7 @@ The database triggers check the same rules again when the journal is sealed.
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from flask_babel import gettext as _
@@ -117,6 +117,7 @@ def record_journal(
     digest = idempotency.request_hash(
         payload if payload is not None else request.default_payload()
     )
+    _validate(request)
     period = str(Period.of(request.effective_date))
     previous, closed = idempotency.claim_key(
         request.corporation_id,
@@ -127,7 +128,6 @@ def record_journal(
     if previous is not None:
         return _replayed(previous, digest, request.idempotency_key)
 
-    _validate(request)
     try:
         if closed is not None:
             raise period_closed(closed)
@@ -191,6 +191,19 @@ def _validate(request: JournalRequest) -> None:
         raise field_error(
             "idempotency_key", _("Give an idempotency key of 1 to 200 characters.")
         )
+    # A datetime is a date too, but a journal is dated by a business day.
+    if isinstance(request.effective_date, datetime) or not isinstance(
+        request.effective_date, date
+    ):
+        raise field_error(
+            "effective_date", _("Give the business date (a date, not a moment).")
+        )
+    if not request.memo or not request.memo.strip():
+        raise field_error("memo", _("Say what the entry is for."))
+    if not request.source_type or len(request.source_type) > 32:
+        raise field_error("source_type", _("Give a source type of 1 to 32 characters."))
+    if request.source_id is not None and len(request.source_id) > 64:
+        raise field_error("source_id", _("Give a source id of at most 64 characters."))
     if not request.lines:
         raise field_error("lines", _("A journal needs at least two postings."))
     totals: dict[Asset, int] = defaultdict(int)

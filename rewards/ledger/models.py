@@ -460,9 +460,9 @@ class Rejection(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    corporation_id: Mapped[int] = mapped_column(
-        ForeignKey("corporations.id", ondelete="RESTRICT")
-    )
+    # No foreign key: the row is written on a second connection while the
+    # request's transaction may still lock the corporation (see idempotency).
+    corporation_id: Mapped[int]
     operation: Mapped[str] = mapped_column(String(16))
     idempotency_key: Mapped[str] = mapped_column(String(200))
     request_hash: Mapped[str] = mapped_column(String(64))

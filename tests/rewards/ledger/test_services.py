@@ -488,3 +488,37 @@ def test_posting_rows_only_from_sealed_journals(corporation, tenant):
     ).all()
 
     assert set(statuses) == {JournalStatus.POSTED}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"effective_date": datetime(2026, 11, 3, 12, tzinfo=UTC)}, "effective_date"),
+        ({"memo": "  "}, "memo"),
+        ({"source_type": ""}, "source_type"),
+        ({"source_id": "x" * 65}, "source_id"),
+        ({"idempotency_key": "k" * 201}, "idempotency_key"),
+    ],
+)
+def test_invalid_journal_fields_are_rejected(corporation, tenant, changes, field):
+    account = ledger.tenant_account(
+        corporation.id, tenant.id, AccountKind.TENANT_POINTS
+    )
+    issued = ledger.corporation_account(corporation.id, AccountKind.POINTS_ISSUED)
+    arguments = {
+        "kind": JournalKind.CORRECTION,
+        "idempotency_key": next_key(),
+        "effective_date": NOV_3,
+        "memo": "Correction",
+        "source_type": "correction",
+        "source_id": None,
+        "lines": [
+            ledger.Line(issued, Side.DEBIT, 3),
+            ledger.Line(account, Side.CREDIT, 3),
+        ],
+    }
+
+    with pytest.raises(InvalidInput) as raised:
+        ledger.post_journal(corporation.id, **{**arguments, **changes})
+
+    assert field in raised.value.errors
