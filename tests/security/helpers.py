@@ -103,6 +103,7 @@ def create_security_world() -> SecurityWorld:
     cluster_x = create_cluster(corporation_1, name=CANARY_CLUSTER)
     cluster_y = create_cluster(corporation_1, name="Cluster Y")
     create_cluster(corporation_2, name="Cluster Z")
+
     unit_a = create_unit(corporation_1, cluster_x)
     unit_a.street = CANARY_STREET
     unit_b = create_unit(corporation_1, cluster_y)
@@ -121,12 +122,14 @@ def create_security_world() -> SecurityWorld:
     }
     invited = create_user_with_roles(corporation_1, Role.TENANT)
     invited.password_hash = None
+
     api_tokens = {
         actor: create_api_token(user, f"{actor} integration")[1]
         for actor, user in users.items()
     }
     spare_token_a, spare_token = create_api_token(users["tenant_a"], "spare")
     db.session.flush()
+
     world = SecurityWorld(
         corporation_1=corporation_1,
         corporation_2=corporation_2,

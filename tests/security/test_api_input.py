@@ -1,9 +1,9 @@
 """Hostile input to the JSON API gets a 4xx JSON error naming the field, and changes nothing.
 
-The bad inputs are generated from the OpenAPI document: for every documented
+The bad inputs are generated from the OpenAPI document. For every documented
 write operation, each property of its JSON body gets values of the wrong type,
-NaN and Infinity, huge numbers, naive datetimes and over-long strings, and the
-body and each nested object get an unknown field. How to cover a new write
+NaN and Infinity, huge numbers, naive datetimes and over-long strings. The
+body and each nested object also get an unknown field. How to cover a new write
 route: add a WriteCase to WRITE_CASES with the actor and a body that succeeds.
 """
 

@@ -1,4 +1,4 @@
-"""Every route of the URL map, requested by every actor, answers as EXPECTED says.
+"""Every route of the URL map, requested by every actor, returns the status in EXPECTED.
 
 How to add a route: put a row under its method in EXPECTED below, keyed by the
 endpoint, with the status each actor gets, in the column order of ACTORS.
@@ -243,7 +243,7 @@ EXPECTED: dict[str, dict[str, Case]] = {
         "rewards_engine.rules":    case(302, 404, 404, 404, 404, 422, 422, 404),
         "rewards_engine.run_close":
                                    case(302, 404, 404, 404, 404, 302, 302, 404),
-        # Participation. Tenant A already holds the claims, so her own
+        # Participation. Tenant A already has the claims, so her own
         # requests meet rules (409) rather than permissions.
         "participation.claim":     case(302, 409, 404, 404, 404, 404, 404, 404),
         "participation.submit":    case(302, 409, 404, 404, 404, 404, 404, 404),

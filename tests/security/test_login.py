@@ -21,7 +21,7 @@ from tests.factories import PASSWORD
 LIMIT = 3
 CSRF_VALUE = re.compile(rb'(?<=name="csrf_token" value=")[^"]+')
 REDIS_URL = "redis://127.0.0.1:6379"
-# Flask-Limiter keeps the first key prefix it sees for the whole process, so
+# Flask-Limiter keeps the first key prefix it gets for the whole process, so
 # every Redis test in this process shares one prefix and cleans up its keys.
 REDIS_PREFIX = f"klusbank-test-{os.getpid()}-{secrets.token_hex(4)}"
 

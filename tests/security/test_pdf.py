@@ -137,7 +137,7 @@ def pdf_text(pdf: bytes) -> str:
 
 
 def pdf_contains(pdf: bytes, needle: bytes) -> bool:
-    """Tell whether the PDF holds ``needle`` anywhere, in compressed streams too.
+    """Tell whether the PDF contains ``needle`` anywhere, in compressed streams too.
 
     Attachments from ``<a rel=attachment>`` live in page annotations, not in the
     document's list of attachments, so every stream is decoded and searched.

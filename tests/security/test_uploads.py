@@ -49,7 +49,7 @@ def rejection(data: bytes, field="photo") -> InvalidInput:
 
 
 def test_png_named_jpg_stored_as_png(bare_app):
-    # store_image never sees the client's file name; the content decides.
+    # store_image never receives the client's file name; the content decides.
     stored = store_image(image_bytes("PNG"), field="photo", folder="claims")
 
     assert stored.name.endswith(".png")
