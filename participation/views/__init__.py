@@ -4,6 +4,7 @@ from flask import Flask
 
 from klusbank.accounts.models import Role
 from klusbank.nav import add_nav_entry
+from participation import work_details
 from participation.views import admin, staff, tenant
 from participation.views.common import REVIEWERS, STAFF, bp
 
@@ -12,6 +13,7 @@ __all__ = ["admin", "bp", "register", "staff", "tenant"]
 
 def register(app: Flask) -> None:
     app.register_blueprint(bp)
+    work_details.register(app)
     add_nav_entry(app, "participation.chores", "Chores", Role.TENANT, order=100)
     add_nav_entry(app, "participation.my_claims", "My chores", Role.TENANT, order=110)
     add_nav_entry(app, "participation.staff_chores", "Manage chores", *STAFF, order=200)
