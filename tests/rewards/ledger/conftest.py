@@ -7,6 +7,13 @@ from tests.factories import create_corporation, create_tenant
 
 
 @pytest.fixture
+def postgresql_only(backend):
+    """Skip the test on SQLite before any database is made for it."""
+    if backend != "postgresql":
+        pytest.skip("this test needs PostgreSQL")
+
+
+@pytest.fixture
 def corporation(app):
     return create_corporation()
 

@@ -171,9 +171,7 @@ def _twice_at_once(pool, tasks: list[Task]) -> dict[str, list[tuple[str, object]
 
 
 @pytest.fixture
-def seeded(app, backend):
-    if backend != "postgresql":
-        pytest.skip("SQLite lets one writer in at a time; this needs PostgreSQL")
+def seeded(app):
     corporation = create_corporation()
     tenants = [create_tenant(corporation) for _ in range(TENANTS)]
     for tenant in tenants:
@@ -211,7 +209,8 @@ def seeded(app, backend):
     return corporation, [tenant.id for tenant in tenants]
 
 
-def test_concurrent_requests_take_effect_once(app, app_config, seeded):
+def test_concurrent_requests_take_effect_once(postgresql_only, app, app_config, seeded):
+    # SQLite lets one writer in at a time, so only PostgreSQL runs writers at once.
     corporation, tenant_ids = seeded
     rng = random.Random(20261103)
     tasks = [

@@ -148,10 +148,8 @@ def test_delete_all_postings_rejected(posted):
         "ledger_period_snapshots",
     ],
 )
-def test_truncate_rejected_on_postgresql(backend, posted, table):
-    if backend != "postgresql":
-        pytest.skip("SQLite has no TRUNCATE; DELETE is covered by the row triggers")
-
+def test_truncate_rejected_on_postgresql(postgresql_only, posted, table):
+    # SQLite has no TRUNCATE; its DELETE runs the row triggers tested above.
     message = _rejected(f"TRUNCATE {table} CASCADE")
 
     assert "append-only" in message
