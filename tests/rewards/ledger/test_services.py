@@ -4,12 +4,14 @@ from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, text
 
 from klusbank.errors import IdempotencyConflict, InvalidInput, NotFound, RuleViolation
 from klusbank.extensions import db
 from rewards.ledger import queries
 from rewards.ledger import services as ledger
+from rewards.ledger.idempotency import request_hash
+from rewards.ledger.journals import JournalRequest
 from rewards.ledger.models import (
     AccountKind,
     Journal,
@@ -522,3 +524,89 @@ def test_invalid_journal_fields_are_rejected(corporation, tenant, changes, field
         ledger.post_journal(corporation.id, **{**arguments, **changes})
 
     assert field in raised.value.errors
+
+
+def _commit_competing_journal(connection, corporation_id, key, digest, lines):
+    """Insert and seal a journal with raw SQL, as another process would."""
+    journal_id = connection.execute(
+        text(
+            "INSERT INTO ledger_journals (corporation_id, kind, status, effective_date,"
+            " period, memo, source_type, source_id, idempotency_key, request_hash,"
+            " recorded_at) VALUES (:corporation, 'approval', 'draft', '2026-11-03',"
+            " '2026-11', 'Other process', 'approval', '1', :key, :digest,"
+            " CURRENT_TIMESTAMP) RETURNING id"
+        ),
+        {"corporation": corporation_id, "key": key, "digest": digest},
+    ).scalar_one()
+    for account_id, side, amount in lines:
+        connection.execute(
+            text(
+                "INSERT INTO ledger_postings (journal_id, account_id, asset, side,"
+                " amount) VALUES (:journal, :account, 'points', :side, :amount)"
+            ),
+            {
+                "journal": journal_id,
+                "account": account_id,
+                "side": side,
+                "amount": amount,
+            },
+        )
+    connection.execute(
+        text("UPDATE ledger_journals SET status = 'posted' WHERE id = :id"),
+        {"id": journal_id},
+    )
+    return journal_id
+
+
+@pytest.mark.parametrize("same_request", [True, False])
+def test_key_committed_meanwhile_wins(corporation, tenant, same_request):
+    points = ledger.tenant_account(corporation.id, tenant.id, AccountKind.TENANT_POINTS)
+    issued = ledger.corporation_account(corporation.id, AccountKind.POINTS_ISSUED)
+    db.session.commit()
+    request = JournalRequest(
+        corporation_id=corporation.id,
+        kind=JournalKind.APPROVAL,
+        idempotency_key="approval:9",
+        effective_date=NOV_3,
+        memo="Stairwell cleaning",
+        source_type="approval",
+        source_id="1",
+        lines=[
+            ledger.Line(issued, Side.DEBIT, 4),
+            ledger.Line(points, Side.CREDIT, 4),
+        ],
+    )
+    digest = request_hash(request.default_payload()) if same_request else "other"
+    competitor = {}
+
+    def commit_competitor_first(connection, cursor, statement, *arguments):
+        # Another process commits the same key after our lookup found nothing
+        # and before our INSERT reaches the database.
+        if (
+            statement.lstrip().startswith("INSERT INTO ledger_journals")
+            and not competitor
+        ):
+            competitor["id"] = None  # the competitor's own INSERT passes here too
+            with db.engine.begin() as other:
+                competitor["id"] = _commit_competing_journal(
+                    other,
+                    corporation.id,
+                    "approval:9",
+                    digest,
+                    [(issued.id, "debit", 4), (points.id, "credit", 4)],
+                )
+
+    event.listen(db.engine, "before_cursor_execute", commit_competitor_first)
+    try:
+        if same_request:
+            journal = credit_points(corporation, tenant, 4, on=NOV_3, key="approval:9")
+            assert journal.id == competitor["id"]
+        else:
+            with pytest.raises(IdempotencyConflict):
+                credit_points(corporation, tenant, 4, on=NOV_3, key="approval:9")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", commit_competitor_first)
+    db.session.rollback()
+
+    assert _journal_count() == 1
+    assert _points(corporation, tenant) == 4
