@@ -114,10 +114,10 @@ def record_journal(
     With ``remember_rejections`` a business rejection is stored under the key
     and replayed on every retry.
     """
+    _validate(request)
     digest = idempotency.request_hash(
         payload if payload is not None else request.default_payload()
     )
-    _validate(request)
     period = str(Period.of(request.effective_date))
     previous, closed = idempotency.claim_key(
         request.corporation_id,

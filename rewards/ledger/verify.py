@@ -1,6 +1,6 @@
 """Recompute every ledger invariant from the postings and list each violation.
 
-The triggers keep these invariants on every write; this check finds what a
+The triggers keep these invariants on every write. This check finds what a
 write with the triggers disabled, a restore from a bad backup or a bug in a
 trigger left behind. Each message names the journal (id and key), account or
 period concerned.

@@ -1,6 +1,6 @@
 """Each ledger rule, broken with raw SQL below the ORM, is rejected by the database.
 
-The data is built through the services and committed; every attack then runs
+The data is built through the services and committed. Every attack then runs
 as plain SQL in the test's session and must fail with a database error.
 """
 

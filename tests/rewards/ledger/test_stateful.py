@@ -111,7 +111,7 @@ class Model:
 
 
 def lines_of(request: Request) -> list[tuple[AccountKey, Side, int]]:
-    """Return the postings a request asks for, by account key."""
+    """Return the postings of a request, by account key."""
     tenant, amount = request.tenant, request.amount
     if request.operation == "earn":
         return [
