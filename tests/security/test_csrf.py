@@ -55,6 +55,9 @@ def write_paths(app: Flask, world, *, api: bool) -> list[tuple[str, str]]:
 
 def test_portal_writes_reject_missing_token(app, full_world, actors):
     world = full_world
+    # English, so that the check below can find the CSRF message.
+    world.users["admin"].locale = "en"
+    db.session.commit()
     admin = actors.client("admin")
     rejected = []
 
