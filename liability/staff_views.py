@@ -210,6 +210,10 @@ def scan(acceptance_id: int):
     if not path.is_file():
         logger.error("scan %s of acceptance %s is missing", found.scan_name, found.id)
         abort(404)
+    record_audit(
+        "briefing.scan_downloaded", actor=current_user, subject=f"acceptance:{found.id}"
+    )
+    db.session.commit()
     # Scans are small re-encoded images, so reading them whole is fine.
     return Response(
         path.read_bytes(),

@@ -18,6 +18,7 @@ from flask_login import current_user, login_required
 
 from klusbank.accounts.access import roles_required
 from klusbank.accounts.models import Role
+from klusbank.accounts.services import record_audit
 from klusbank.extensions import db
 from klusbank.nav import add_nav_entry
 from klusbank.security import is_safe_redirect
@@ -119,6 +120,14 @@ def receipt(acceptance_id: int):
     acceptance = queries.acceptance_for_viewer(current_user, acceptance_id)
     if acceptance is None:
         abort(404)
+    if acceptance.tenant_id != current_user.id:
+        # Staff reading a tenant's evidence is recorded; the tenant's own copy is not.
+        record_audit(
+            "briefing.receipt_downloaded",
+            actor=current_user,
+            subject=f"acceptance:{acceptance.id}",
+        )
+        db.session.commit()
     return receipt_response(acceptance)
 
 
