@@ -8,6 +8,7 @@ header. Portal routes never look at API tokens.
 """
 
 from flask import Blueprint, abort, g, request
+from flask_babel import refresh as refresh_locale
 from flask_login import current_user
 
 from klusbank.accounts.services import user_for_api_token
@@ -44,6 +45,9 @@ def authenticate_api_request():
         # writing the session; this one is what its own loaders use.
         login_manager._update_request_context_with_user(user)
         g.login_method = "api_token"
+        # A locale picked before the user was known (the browser's or the
+        # default) must not stick: the API answers in the token owner's language.
+        refresh_locale()
         return
     if request.method not in _SAFE_METHODS and current_user.is_authenticated:
         csrf.protect()
