@@ -112,7 +112,6 @@ def main(argv: list[str] | None = None) -> list[WrkResult]:
 
 def _fill(chores: int) -> dict[str, Any]:
     """Create tenants, staff and the chores; return the e-mail addresses to log in with."""
-    from klusbank.extensions import db
     from klusbank.timeutil import Period
 
     now = datetime.now(UTC)
@@ -131,7 +130,7 @@ def _fill(chores: int) -> dict[str, Any]:
             share = approved - share * number
         works = data.spread_work(population, share, Period.parse(name), seed=number)
         data.add_approved_work(population, works)
-    db.session.commit()
+    data.refresh_statistics()
     tenant_id = population.tenant_ids[0]
     caretaker_id = population.caretaker_of[population.cluster_of[tenant_id]]
     print(

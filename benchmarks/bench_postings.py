@@ -137,7 +137,6 @@ def _plan(
     config: dict[str, Any], args: argparse.Namespace, corporations: int
 ) -> list[dict[str, Any]]:
     """Create the corporations, tenants and accounts; return each worker's postings."""
-    from klusbank.extensions import db
 
     tenants_each = args.tenants // corporations
     with harness.app_context(config):
@@ -150,7 +149,7 @@ def _plan(
                 population.corporation_id, set(population.tenant_ids)
             )
             populations.append(population)
-        db.session.commit()
+        data.refresh_statistics()
 
     plans = []
     for worker in range(args.workers):

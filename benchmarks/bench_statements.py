@@ -175,7 +175,7 @@ def _build_month(app, statements: int, period):
         works = data.spread_work(population, tenants * chores, period)
         data.add_approved_work(population, works)
         populations.append(population)
-    db.session.commit()
+    data.refresh_statistics()
     db.session.remove()
     for population in populations:
         run_close(app, population.corporation_id, period, trigger="benchmark")
