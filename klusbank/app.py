@@ -23,6 +23,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(load_config(config))
     configure_logging(app.config["LOG_LEVEL"])
     configure_proxy(app)
+    configure_routing(app)
     init_extensions(app)
     register_blueprints(app)
     register_errors(app)
@@ -38,6 +39,13 @@ def configure_proxy(app: Flask) -> None:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=count, x_proto=count, x_host=count
         )
+
+
+def configure_routing(app: Flask) -> None:
+    """Bound ``<int:...>`` URL parts to what an id column can hold."""
+    from klusbank.converters import DatabaseIdConverter
+
+    app.url_map.converters["int"] = DatabaseIdConverter
 
 
 def init_extensions(app: Flask) -> None:

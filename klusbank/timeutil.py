@@ -10,7 +10,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-_PERIOD_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# Years 2000 to 2999: earlier or later months cannot hold Klusbank data, and
+# 9999-12 would overflow when the next month is computed.
+_PERIOD_PATTERN = re.compile(r"^(2\d{3})-(0[1-9]|1[0-2])$")
 
 
 def business_date(moment: datetime) -> date:

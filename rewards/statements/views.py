@@ -123,7 +123,7 @@ def my_statement_pdf(period: str):
     return _pdf_response(record)
 
 
-@bp.get("/statements/payouts-<int:year>.pdf")
+@bp.get("/statements/payouts-<int(min=2000, max=2999):year>.pdf")
 @roles_required(Role.TENANT)
 def my_yearly_pdf(year: int):
     """Send the tenant's own overview of payouts in an ended year."""
@@ -213,7 +213,7 @@ def export_ledger(period: str):
     return _send_export(services.export_ledger, _period_or_404(period))
 
 
-@bp.get("/finance/exports/payees-<int:year>.csv")
+@bp.get("/finance/exports/payees-<int(min=2000, max=2999):year>.csv")
 @roles_required(Role.FINANCE)
 def export_payees(year: int):
     """Send the yearly payee report with BSNs for the tax office."""

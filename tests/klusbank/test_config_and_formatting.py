@@ -80,3 +80,9 @@ def test_period_bounds_cross_daylight_saving():
 def test_period_parse_rejects_bad_input(text):
     with pytest.raises(ValueError, match="use YYYY-MM"):
         Period.parse(text)
+
+
+@pytest.mark.parametrize("text", ["9999-12", "1999-12", "0000-01"])
+def test_period_parse_rejects_far_years(text):
+    with pytest.raises(ValueError, match="use YYYY-MM"):
+        Period.parse(text)

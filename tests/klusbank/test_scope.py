@@ -96,3 +96,14 @@ def test_tenant_gets_not_found_on_staff_pages(app, client):
 
     assert client.get("/housing/clusters").status_code == 404
     assert client.get("/admin/users").status_code == 404
+
+
+def test_id_beyond_database_range_is_not_found(app, client):
+    world = _world()
+    login(client, world["finance"])
+
+    response = client.get(f"/housing/clusters/{2**63}")
+    api_response = client.get(f"/api/v1/chores/{2**64}")
+
+    assert response.status_code == 404
+    assert api_response.status_code == 404
