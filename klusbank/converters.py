@@ -2,8 +2,9 @@
 
 from werkzeug.routing import IntegerConverter
 
-# The largest value of a signed 64-bit integer column on PostgreSQL and SQLite.
-MAX_DATABASE_ID = 2**63 - 1
+# The largest id of the tables: primary keys are ``Integer`` columns, which
+# PostgreSQL stores as signed 32-bit ``integer`` (SQLite would take more).
+MAX_DATABASE_ID = 2**31 - 1
 
 
 class DatabaseIdConverter(IntegerConverter):

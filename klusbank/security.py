@@ -7,7 +7,6 @@ from urllib.parse import unquote, urlsplit
 
 from flask import Flask, current_app, jsonify, redirect, request, session, url_for
 from flask_babel import lazy_gettext
-from werkzeug.routing import IntegerConverter
 
 from klusbank.extensions import csrf, db, login_manager, talisman
 from klusbank.net import client_address
@@ -28,24 +27,11 @@ CONTENT_SECURITY_POLICY = {
 REFERRER_POLICY = "same-origin"
 HSTS_MAX_AGE_SECONDS = 365 * 24 * 3600
 API_BLUEPRINT = "api_v1"
-# Primary keys are PostgreSQL ``integer`` columns; a larger id in a URL would
-# make the database raise instead of finding nothing.
-MAX_URL_INTEGER = 2**31 - 1
 _UNSAFE_REDIRECT_CHARS = frozenset(string.whitespace + "\\")
-
-
-class BoundedIntegerConverter(IntegerConverter):
-    """The ``int`` URL converter, matching only ids that fit a database integer."""
-
-    def __init__(self, map, *args, **kwargs):  # noqa: A002 (Werkzeug's name)
-        kwargs.setdefault("max", MAX_URL_INTEGER)
-        super().__init__(map, *args, **kwargs)
 
 
 def init_security(app: Flask) -> None:
     """Set up Flask-Login, CSRF on portal forms and the security headers."""
-    # Registered before any blueprint, so that every <int:...> uses it.
-    app.url_map.converters["int"] = BoundedIntegerConverter
     app.before_request(protect_portal_form)
     app.before_request(refresh_session)
 
