@@ -12,6 +12,7 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from klusbank.accounts.models import Role
 from klusbank.extensions import db
 from klusbank.housing import importing
 from klusbank.housing.models import Corporation
@@ -146,3 +147,55 @@ def run_scheduler() -> None:
         blocking.start()
     except (KeyboardInterrupt, SystemExit):
         logger.info("scheduler stopped")
+
+
+@housing.command("create-user")
+@corporation_option
+@click.option("--email", required=True, help="E-mail address the user logs in with.")
+@click.option("--name", "full_name", required=True, help="Full name of the user.")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice([role.value for role in Role]),
+    help="A role of the user; repeat for several roles.",
+)
+@click.option(
+    "--locale", default="nl", type=click.Choice(["nl", "en"]), help="Portal language."
+)
+def create_user_command(
+    corporation_code: str,
+    email: str,
+    full_name: str,
+    roles: tuple[str, ...],
+    locale: str,
+) -> None:
+    """Create a user, such as a corporation's first administrator, and print the invitation link."""
+    from flask import current_app, url_for
+
+    from klusbank.accounts.services import create_user, make_invitation_token
+    from klusbank.errors import InvalidInput
+
+    corporation = corporation_by_code(corporation_code)
+    try:
+        user = create_user(
+            corporation,
+            email=email,
+            full_name=full_name,
+            roles=[Role(role) for role in roles],
+            locale=locale,
+        )
+    except InvalidInput as error:
+        db.session.rollback()
+        fields = "; ".join(
+            f"{name}: {' '.join(map(str, messages))}"
+            for name, messages in error.errors.items()
+        )
+        raise click.ClickException(fields or error.message) from None
+    db.session.commit()
+    with current_app.test_request_context():
+        path = url_for("accounts.accept_invitation", token=make_invitation_token(user))
+    click.echo(
+        f"created user {user.id}; send this invitation path on your portal's address: {path}"
+    )

@@ -11,7 +11,7 @@ from typing import Any
 from flask import current_app, has_request_context, request
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from klusbank.accounts.models import (
     SECTOR_CODES,
@@ -149,6 +149,8 @@ def set_roles(user: User, roles: list[Role], *, actor: User) -> None:
     """Replace a user's roles and record the change."""
     if not roles:
         raise field_error("roles", _("Choose at least one role."))
+    if Role.ADMIN in user.role_set and Role.ADMIN not in roles:
+        _require_another_admin(user)
     before = sorted(role.value for role in user.role_set)
     keep = {assignment.role: assignment for assignment in user.roles}
     user.roles = [keep.get(role) or _build_role(role, None) for role in roles]
@@ -161,6 +163,25 @@ def set_roles(user: User, roles: list[Role], *, actor: User) -> None:
         before=before,
         after=sorted(role.value for role in roles),
     )
+
+
+def _require_another_admin(user: User) -> None:
+    """Raise unless the corporation keeps an active administrator besides ``user``."""
+    others = db.session.scalar(
+        select(func.count(User.id))
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(
+            User.corporation_id == user.corporation_id,
+            User.id != user.id,
+            User.is_active_account.is_(True),
+            UserRole.role == Role.ADMIN,
+        )
+    )
+    if not others:
+        raise field_error(
+            "roles",
+            _("This is the last administrator. Make someone else administrator first."),
+        )
 
 
 def assign_clusters(caretaker: User, clusters: list[Cluster], *, actor: User) -> None:
