@@ -258,6 +258,12 @@ def _window_errors(terms: ChoreTerms, now: datetime) -> dict[str, list[str]]:
         errors["deadline_at"] = [
             _("The deadline must be on or after the close of the claim window.")
         ]
+    # Far-future moments (a mistyped year 9999) would overflow date arithmetic
+    # on the pages that show the chore, so both ends stay within two years.
+    latest = now + timedelta(days=2 * limits.MAX_DAYS_AHEAD)
+    for name in ("claim_closes_at", "deadline_at"):
+        if name not in errors and getattr(terms, name) > latest:
+            errors[name] = [_("Choose a moment within two years from now.")]
     if terms.claim_opens_at > now + timedelta(days=limits.MAX_DAYS_AHEAD):
         errors["claim_opens_at"] = [
             _(

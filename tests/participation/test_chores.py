@@ -156,3 +156,21 @@ def _terms(place) -> services.ChoreTerms:
         claim_closes_at=now + timedelta(days=1),
         deadline_at=now + timedelta(days=2),
     )
+
+
+def test_far_future_deadline_is_rejected(app):
+    from participation.models import Chore
+
+    place = create_neighbourhood(create_corporation())
+    chores_before = db.session.query(Chore).count()
+
+    with pytest.raises(InvalidInput) as raised:
+        create_chore(
+            place.caretaker,
+            place.cluster,
+            place.category,
+            deadline_at=datetime(9999, 12, 31, 23, 59, tzinfo=UTC),
+        )
+
+    assert "deadline_at" in raised.value.errors
+    assert db.session.query(Chore).count() == chores_before
