@@ -46,7 +46,7 @@ def authenticate_api_request():
         login_manager._update_request_context_with_user(user)
         g.login_method = "api_token"
         # A locale picked before the user was known (the browser's or the
-        # default) must not stick: the API answers in the token owner's language.
+        # default) must not stick: the API responds in the token owner's language.
         refresh_locale()
         return
     if request.method not in _SAFE_METHODS and current_user.is_authenticated:

@@ -10,7 +10,7 @@ MAX_DATABASE_ID = 2**31 - 1
 class DatabaseIdConverter(IntegerConverter):
     """``<int:...>`` that matches only ids a database column can hold.
 
-    A larger number in a URL then answers 404 like any unknown id, instead of
+    A larger number in a URL then returns 404 like any unknown id, instead of
     an overflow error from the database driver.
     """
 

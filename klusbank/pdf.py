@@ -42,8 +42,8 @@ class StaticOnlyFetcher(URLFetcher):
     def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
         target = resolve_static_url(url)
         if target is None:
-            logger.warning("PDF renderer refused a URL outside the static files")
-            raise ValueError(f"refused URL {url[:80]!r}: only static files are served")
+            logger.warning("PDF renderer rejected a URL outside the static files")
+            raise ValueError(f"URL {url[:80]!r} rejected: only static files are served")
         mime_type = _MIME_TYPES.get(target.suffix, "application/octet-stream")
         return URLFetcherResponse(
             url, target.read_bytes(), headers={"Content-Type": mime_type}

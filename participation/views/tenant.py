@@ -3,6 +3,7 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from klusbank.accounts.access import roles_required, tenant_cluster_ids
@@ -22,10 +23,11 @@ def chores():
     """List the open chores of the tenant's clusters, filtered and sorted."""
     form = ChoreFilterForm(request.args)
     categories = queries.categories(current_user.corporation_id, active_only=True)
-    clusters = [
-        db.session.get(Cluster, cluster_id)
-        for cluster_id in sorted(tenant_cluster_ids(current_user))
-    ]
+    clusters = db.session.scalars(
+        select(Cluster)
+        .where(Cluster.id.in_(tenant_cluster_ids(current_user)))
+        .order_by(Cluster.id)
+    ).all()
     form.category_id.choices = [SelectChoice("", _("All categories"))] + [
         SelectChoice(str(category.id), category.name_for(locale()))
         for category in categories
