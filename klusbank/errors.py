@@ -15,6 +15,8 @@ from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from klusbank.extensions import db
+
 logger = logging.getLogger(__name__)
 
 
@@ -73,6 +75,13 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+def _discard_request_work() -> None:
+    # A request that fails commits nothing. Rolling back before any message is
+    # translated also makes a session whose flush failed usable again, so the
+    # locale selector can load the user instead of raising PendingRollbackError.
+    db.session.rollback()
+
+
 def _respond(status: int, message: str, errors: dict[str, Any], **extra: Any):
     if wants_json():
         body = {"status": status, "message": message, "errors": errors, **extra}
@@ -84,6 +93,7 @@ def _respond(status: int, message: str, errors: dict[str, Any], **extra: Any):
 
 
 def handle_domain_error(error: KlusbankError):
+    _discard_request_work()
     extra = {}
     if isinstance(error, RuleViolation):
         extra = {"code": error.code, "link": error.link}
@@ -91,6 +101,7 @@ def handle_domain_error(error: KlusbankError):
 
 
 def handle_validation_error(error: ValidationError):
+    _discard_request_work()
     messages = error.messages
     if not isinstance(messages, dict):
         messages = {"_schema": messages}
@@ -98,6 +109,7 @@ def handle_validation_error(error: ValidationError):
 
 
 def handle_http_error(error: HTTPException):
+    _discard_request_work()
     messages = {
         400: _("The request could not be read."),
         401: _("Log in to continue."),
@@ -116,6 +128,7 @@ def handle_http_error(error: HTTPException):
 
 
 def handle_csrf_error(error: CSRFError):
+    _discard_request_work()
     logger.info("rejected %s %s: %s", request.method, request.path, error.description)
     if wants_json():
         message = _(
@@ -128,6 +141,7 @@ def handle_csrf_error(error: CSRFError):
 
 
 def handle_unexpected_error(error: Exception):
+    _discard_request_work()
     logger.exception("unhandled error on %s %s", request.method, request.path)
     return _respond(500, _("Something went wrong on our side. Try again later."), {})
 
