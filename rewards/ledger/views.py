@@ -26,6 +26,12 @@ JOURNAL_LABELS = {
     JournalKind.CORRECTION: _l("Correction"),
     JournalKind.REVERSAL: _l("Reversal"),
 }
+# Sources whose id means something to a tenant. A settlement's id only
+# repeats the month and the tenant, which the description already gives.
+SOURCE_LABELS = {
+    "approval": _l("approval"),
+    "payout_batch": _l("payout batch"),
+}
 
 
 def register_nav(app: Flask) -> None:
@@ -46,6 +52,8 @@ def balance():
         movements=queries.tenant_movements(corporation_id, current_user.id),
         account_labels=ACCOUNT_LABELS,
         journal_labels=JOURNAL_LABELS,
+        source_labels=SOURCE_LABELS,
         AccountKind=AccountKind,
+        JournalKind=JournalKind,
         Asset=Asset,
     )

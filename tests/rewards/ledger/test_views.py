@@ -5,9 +5,17 @@ from datetime import UTC, date, datetime
 import time_machine
 
 from klusbank.extensions import db
+from klusbank.timeutil import Period
 from rewards.ledger import services as ledger
 from rewards.ledger.models import AccountKind
-from tests.factories import create_caretaker, create_corporation, create_tenant, login
+from tests.factories import (
+    create_caretaker,
+    create_corporation,
+    create_finance,
+    create_tenant,
+    login,
+)
+from tests.rewards.engine.helpers import amsterdam, close, create_rules, credit
 from tests.rewards.ledger.helpers import credit_points, fund_payout
 
 NOV_3 = date(2026, 11, 3)
@@ -44,9 +52,28 @@ def test_balance_page_lists_movements(app, client):
     assert response.status_code == 200
     assert "Stairwell cleaning" in page
     assert "Photo missing" in page
-    assert "SEPA batch November" in page
+    assert "Uitbetaling in betaalbatch 1" in page
+    assert "SEPA batch November" not in page
     assert 'data-testid="points-balance">15 ' in page
     assert 'data-testid="lifetime-points">15 ' in page
+
+
+def test_settlement_described_in_dutch(app, client):
+    corporation = create_corporation()
+    create_rules(create_finance(corporation))
+    tenant = create_tenant(corporation)
+    credit(corporation, tenant, 12, amsterdam(2026, 11, 5))
+    db.session.commit()
+    close(app, corporation, Period(2026, 11))
+
+    with time_machine.travel(datetime(2026, 12, 2, 12, tzinfo=UTC), tick=False):
+        login(client, tenant)
+        page = client.get("/rewards/balance").get_data(as_text=True)
+
+    assert "Verrekening van november 2026." in page
+    assert "Settlement 2026-11" not in page
+    assert "cents" not in page
+    assert "goedkeuring" in page
 
 
 @time_machine.travel(datetime(2026, 11, 20, 12, tzinfo=UTC), tick=False)
