@@ -22,7 +22,7 @@ from klusbank.accounts.services import record_audit
 from klusbank.db import utcnow
 from klusbank.errors import NotFound, RuleViolation, field_error
 from klusbank.extensions import db
-from klusbank.timeutil import Period
+from klusbank.timeutil import Period, business_date
 from rewards.engine.services import normalise_iban
 from rewards.ledger import queries as ledger_queries
 from rewards.ledger import services as ledger
@@ -241,6 +241,7 @@ def mark_batch_paid(
     batch = get_batch(actor, corporation_id, batch_id, for_update=True)
     _require_created(batch)
     paid_on = paid_on or today()
+    _check_paid_on(batch, paid_on)
     clearing = ledger.corporation_account(corporation_id, AccountKind.PAYOUT_CLEARING)
     for item in batch.items:
         ledger.post_hold(
@@ -385,11 +386,39 @@ def _add_item(batch, period, end_to_end_id, tenant_id, amount_cents, details):
     )
 
 
+def _check_paid_on(batch: PayoutBatch, paid_on: date) -> None:
+    # The payment date decides the tax year of the payee report, so a typo
+    # such as a future year would silently drop the payments from it.
+    created_on = business_date(batch.created_at)
+    if paid_on > today():
+        raise field_error(
+            "paid_on",
+            _(
+                "The payment date %(day)s is in the future. Enter the date on "
+                "the bank statement, today or earlier.",
+                day=paid_on.isoformat(),
+            ),
+        )
+    if paid_on < created_on:
+        raise field_error(
+            "paid_on",
+            _(
+                "The payment date %(day)s is before the batch was made on "
+                "%(created)s. Enter the date on the bank statement.",
+                day=paid_on.isoformat(),
+                created=created_on.isoformat(),
+            ),
+        )
+
+
 def _require_created(batch: PayoutBatch) -> None:
+    if batch.status == BatchStatus.PAID:
+        raise RuleViolation(
+            _("This payout batch is already marked paid."), code="batch_resolved"
+        )
     if batch.status != BatchStatus.CREATED:
         raise RuleViolation(
-            _("This payout batch is already %(status)s.", status=batch.status.value),
-            code="batch_resolved",
+            _("This payout batch is already marked failed."), code="batch_resolved"
         )
 
 

@@ -1,11 +1,11 @@
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 import time_machine
 from lxml import etree
 
-from klusbank.errors import NotFound, RuleViolation
+from klusbank.errors import InvalidInput, NotFound, RuleViolation
 from klusbank.extensions import db
 from rewards.ledger import queries as ledger_queries
 from rewards.ledger import services as ledger
@@ -145,10 +145,30 @@ def test_resolved_batch_cannot_change(world):
     batch = batches.create_payout_batch(world.finance, world.corporation.id, MONTH)
     batches.mark_batch_paid(world.finance, world.corporation.id, batch.id)
 
-    with pytest.raises(RuleViolation, match="already paid"):
+    with pytest.raises(RuleViolation, match="already marked paid"):
         batches.mark_batch_failed(
             world.finance, world.corporation.id, batch.id, reason="late"
         )
+
+
+@pytest.mark.parametrize(
+    ("offset_days", "expected"),
+    [(1, "is in the future"), (-40, "before the batch was made")],
+)
+def test_paid_date_out_of_range_rejected(world, offset_days, expected):
+    batch = batches.create_payout_batch(world.finance, world.corporation.id, MONTH)
+    db.session.commit()
+    paid_on = AFTER_CLOSE.date() + timedelta(days=offset_days)
+
+    with pytest.raises(InvalidInput, match=expected) as raised:
+        batches.mark_batch_paid(
+            world.finance, world.corporation.id, batch.id, paid_on=paid_on
+        )
+    db.session.rollback()
+
+    assert list(raised.value.errors) == ["paid_on"]
+    assert db.session.get(type(batch), batch.id).status == BatchStatus.CREATED
+    assert all(item_hold(item).status == HoldStatus.PENDING for item in batch.items)
 
 
 def test_batch_needs_payout_account(app):
