@@ -25,6 +25,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     configure_proxy(app)
     configure_routing(app)
     init_extensions(app)
+    guard_input(app)
     register_blueprints(app)
     register_errors(app)
     register_cli(app)
@@ -64,6 +65,13 @@ def init_extensions(app: Flask) -> None:
     )
     limiter.init_app(app)
     init_security(app)
+
+
+def guard_input(app: Flask) -> None:
+    """Reject submitted text that the database cannot store."""
+    from klusbank import input_guard
+
+    input_guard.register(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -1,0 +1,68 @@
+"""Reject text that no database column can store, before any view reads it.
+
+PostgreSQL rejects the NUL character in text values, and psycopg cannot encode
+a lone UTF-16 surrogate (which a JSON body can spell as ``"\\ud800"``). Either
+would reach the database as an unexpected error and a 500 page. Checking every
+submitted value once here covers every form and API route, present and future.
+"""
+
+import logging
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Flask, request
+from flask_babel import gettext as _
+
+from klusbank.errors import InvalidInput
+
+logger = logging.getLogger(__name__)
+
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def register(app: Flask) -> None:
+    """Check the submitted values of every request."""
+    app.before_request(reject_unstorable_text)
+
+
+def reject_unstorable_text() -> None:
+    """Raise InvalidInput naming each field whose value cannot be stored."""
+    fields = sorted({name for name, value in _submitted() if UNSTORABLE.search(value)})
+    if not fields:
+        return
+    logger.info(
+        "rejected %s %s: unstorable characters in %s",
+        request.method,
+        request.path,
+        ", ".join(fields),
+    )
+    message = _(
+        "This field contains a control character that cannot be saved. "
+        "Remove it, for example by typing the text again instead of pasting it."
+    )
+    raise InvalidInput(message, errors={field: [message] for field in fields})
+
+
+def _submitted() -> Iterator[tuple[str, str]]:
+    for name, value in request.args.items(multi=True):
+        yield name, name + value
+    for name, value in request.form.items(multi=True):
+        yield name, name + value
+    for name, upload in request.files.items(multi=True):
+        yield name, name + (upload.filename or "")
+    if request.is_json:
+        yield from _json_strings(request.get_json(silent=True), "")
+
+
+def _json_strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        yield path or "_schema", value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            name = f"{path}.{key}" if path else str(key)
+            yield name, str(key)
+            yield from _json_strings(item, name)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _json_strings(item, f"{path}.{index}" if path else str(index))

@@ -1,0 +1,60 @@
+"""Text that no database can store is rejected before any view reads it."""
+
+import pytest
+
+from klusbank.extensions import db
+from tests.factories import create_corporation, login
+from tests.participation.helpers import create_neighbourhood, row_counts, use_token
+
+
+@pytest.mark.parametrize("bad_text", ["Trap\x00pen", "Trap\ud800pen"])
+def test_api_rejects_unstorable_title(app, client, bad_text):
+    place = create_neighbourhood(create_corporation())
+    use_token(client, place.caretaker)
+    counts = row_counts()
+
+    response = client.post(
+        "/api/v1/chores",
+        json={"cluster_id": place.cluster.id, "title": bad_text, "places": 1},
+    )
+
+    body = response.get_json()
+    assert response.status_code == 422
+    assert list(body["errors"]) == ["title"]
+    assert "control character" in body["message"]
+    assert row_counts() == counts
+
+
+def test_portal_form_rejects_nul(app, client):
+    place = create_neighbourhood(create_corporation())
+    db.session.commit()
+    login(client, place.caretaker)
+    counts = row_counts()
+
+    response = client.post(
+        "/participation/manage/new",
+        data={"cluster_id": place.cluster.id, "title": "Ramen\x00lappen"},
+    )
+
+    assert response.status_code == 422
+    assert "title" in response.get_data(as_text=True)
+    assert row_counts() == counts
+
+
+def test_query_string_nul_rejected(app, client):
+    place = create_neighbourhood(create_corporation())
+    use_token(client, place.add_tenant())
+
+    response = client.get("/api/v1/chores?sort=points%00")
+
+    assert response.status_code == 422
+    assert list(response.get_json()["errors"]) == ["sort"]
+
+
+def test_ordinary_text_passes(app, client):
+    place = create_neighbourhood(create_corporation())
+    use_token(client, place.add_tenant())
+
+    response = client.get("/api/v1/chores?sort=points")
+
+    assert response.status_code == 200
