@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?= -n auto
 
-.PHONY: install demo serve test lint format translations messages bench clean
+.PHONY: install demo demo-reset serve test lint format translations messages bench clean
 
 install: $(STAMP) translations
 
@@ -24,6 +24,11 @@ demo: install
 	$(FLASK) demo seed
 	@echo "Serving the portal on http://127.0.0.1:5000 (Ctrl-C stops it)"
 	$(FLASK) run --host 127.0.0.1 --port 5000
+
+# Delete the demo database and seed a fresh one; the virtualenv stays.
+demo-reset:
+	rm -f instance/klusbank.sqlite
+	$(MAKE) demo
 
 serve: install
 	$(FLASK) run --host 127.0.0.1 --port 5000
