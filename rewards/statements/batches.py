@@ -13,6 +13,8 @@ from datetime import date, timedelta
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from schwifty import BIC, IBAN
+from schwifty.exceptions import SchwiftyException
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -67,11 +69,14 @@ def set_debtor_account(
     bic = (bic or "").replace(" ", "").upper() or None
     if bic is not None and len(bic) not in (8, 11):
         raise field_error("bic", _("A BIC has 8 or 11 characters; leave it empty."))
+    compact_iban = normalise_iban(iban)
+    if bic is not None:
+        _check_bic_matches_iban(bic, compact_iban)
     account = db.session.get(DebtorAccount, corporation_id) or DebtorAccount(
         corporation_id=corporation_id
     )
     account.account_holder = holder
-    account.iban = normalise_iban(iban)
+    account.iban = compact_iban
     account.bic = bic
     account.updated_by_id = actor.id if actor else None
     db.session.add(account)
@@ -83,6 +88,32 @@ def set_debtor_account(
         subject=f"corporation:{corporation_id}",
     )
     return account
+
+
+def _check_bic_matches_iban(bic: str, iban: str) -> None:
+    # schwifty checks the BIC's structure and looks up, in its bank registry,
+    # the BIC of the IBAN's bank for most SEPA countries. A BIC of another
+    # bank would send the whole batch astray.
+    try:
+        entered = BIC(bic)
+    except SchwiftyException as error:
+        raise field_error(
+            "bic", _("This BIC is invalid; check it or leave it empty.")
+        ) from error
+    expected = IBAN(iban).bic
+    if expected is not None:
+        matches = str(entered)[:6] == str(expected)[:6]
+    else:
+        matches = entered.country_code == iban[:2]
+    if not matches:
+        raise field_error(
+            "bic",
+            _(
+                "This BIC belongs to another bank than the IBAN%(hint)s. "
+                "Correct it or leave it empty.",
+                hint=f" ({expected})" if expected is not None else "",
+            ),
+        )
 
 
 def next_weekday(day: date) -> date:

@@ -14,7 +14,7 @@ from rewards.statements import batches, services
 from rewards.statements.data import build_yearly_overview
 from rewards.statements.exports.csv_cells import CsvDialect
 from rewards.statements.exports.sepa import NAMESPACE, validate_pain001
-from rewards.statements.models import BatchStatus
+from rewards.statements.models import BatchStatus, DebtorAccount
 from rewards.statements.services import ensure_yearly_overview
 from tests.rewards.statements.helpers import (
     AFTER_CLOSE,
@@ -145,7 +145,7 @@ def test_resolved_batch_cannot_change(world):
     batch = batches.create_payout_batch(world.finance, world.corporation.id, MONTH)
     batches.mark_batch_paid(world.finance, world.corporation.id, batch.id)
 
-    with pytest.raises(RuleViolation, match="already marked paid"):
+    with pytest.raises(RuleViolation, match="staat al op betaald"):
         batches.mark_batch_failed(
             world.finance, world.corporation.id, batch.id, reason="late"
         )
@@ -153,7 +153,7 @@ def test_resolved_batch_cannot_change(world):
 
 @pytest.mark.parametrize(
     ("offset_days", "expected"),
-    [(1, "is in the future"), (-40, "before the batch was made")],
+    [(1, "ligt in de toekomst"), (-40, "de dag waarop de batch is gemaakt")],
 )
 def test_paid_date_out_of_range_rejected(world, offset_days, expected):
     batch = batches.create_payout_batch(world.finance, world.corporation.id, MONTH)
@@ -232,3 +232,34 @@ def test_yearly_overview_waits_for_year_end(world):
 
 def item_hold(item) -> Hold:
     return db.session.get(Hold, item.hold_id)
+
+
+@pytest.mark.parametrize(
+    ("bic", "accepted"),
+    [
+        ("INGBNL2A", True),
+        ("INGBNL2AXXX", True),
+        ("ABNANL2A", False),
+        ("INGBDEFF", False),
+        ("1NGBNL2A", False),
+    ],
+)
+def test_payout_account_bic_must_match_iban(app, bic, accepted):
+    world = create_closed_month()
+
+    def set_account():
+        return batches.set_debtor_account(
+            world.finance,
+            world.corporation.id,
+            account_holder="Woonstichting Test",
+            iban="NL69INGB0123456789",
+            bic=bic,
+        )
+
+    if accepted:
+        assert set_account().bic == bic
+        return
+    with pytest.raises(InvalidInput) as raised:
+        set_account()
+    assert list(raised.value.errors) == ["bic"]
+    assert db.session.get(DebtorAccount, world.corporation.id) is None
