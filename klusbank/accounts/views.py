@@ -65,8 +65,8 @@ def _login_account_key() -> str:
 
 
 def _is_failed_login(response) -> bool:
-    # Only a wrong password costs budget, so an office behind one address can
-    # log in all day while ten guesses still lock.
+    # Only a failed login counts against the limits, so an office behind one
+    # address can log in all day while repeated guesses still lock.
     return response.status_code == 401
 
 
@@ -148,7 +148,7 @@ def account():
 
 
 def _render_account(password_form=None, token_form=None, new_token=None):
-    """Render the account page; a form sent back with errors sets the status."""
+    """Render the account page with the status that its forms call for."""
     password_form = password_form or ChangePasswordForm(formdata=None)
     token_form = token_form or ApiTokenForm(formdata=None)
     tokens = db.session.scalars(
@@ -240,8 +240,8 @@ def accept_invitation(token: str):
 
 
 def _render_unusable_invitation(problem: services.InvitationProblem):
-    # 410 Gone for a link that worked once (used or expired), 404 for one that
-    # never did, so a guessed token is told apart from nothing.
+    # 410 Gone for a link that worked once (used or expired), and 404 for a
+    # bad signature or a deactivated user.
     status = 404 if problem == services.InvitationProblem.INVALID else 410
     page = render_template(
         "accounts/invitation_unusable.html",

@@ -1,9 +1,10 @@
 """Portal forms sent back with errors: same page, message beside the field, input kept.
 
-Every case posts bad input to one portal form as a logged-in actor and checks
-the status (422 for invalid input, 409 for a rule), the translated message
-beside the field's label or above the form, the typed input on the page, no
-password or BSN echoed, and a database exactly as it was.
+Every case posts bad input to one portal form as a logged-in actor. It checks
+the status (422 for invalid input, 409 for a rule) and the translated message
+beside the field's label or above the form. It also checks that the typed
+input is on the page, that no password or BSN comes back, and that the
+database is exactly as it was.
 """
 
 import html
@@ -324,8 +325,17 @@ def field_block(page: str, field_id: str) -> str:
 
 
 def dutch(message: str, **args) -> str:
+    """Return the Dutch text of a message or label, HTML-escaped."""
     with force_locale("nl"):
         return html.escape(gettext(message, **args), quote=False)
+
+
+def dutch_message(message: str, **args) -> str:
+    """Return the Dutch text of an error message, failing when it is untranslated."""
+    english = html.escape(message % args if args else message, quote=False)
+    translated = dutch(message, **args)
+    assert translated != english, f"no Dutch translation of {message!r}"
+    return translated
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -346,7 +356,7 @@ def test_form_errors_show_on_form(app, full_world, actors, name):
             block = field_block(page, case.field_id)
             assert dutch(case.label) in block, block
             if case.message is not None:
-                assert dutch(case.message, **case.message_args) in block, block
+                assert dutch_message(case.message, **case.message_args) in block, block
             if case.wtforms_message is not None:
                 assert case.wtforms_message in block, block
         else:
@@ -355,7 +365,7 @@ def test_form_errors_show_on_form(app, full_world, actors, name):
             )
             assert alert is not None
             if case.message is not None:
-                expected = dutch(case.message, **case.message_args)
+                expected = dutch_message(case.message, **case.message_args)
                 assert expected in alert.group(1), alert.group(1)
     for text in case.kept:
         assert html.escape(text) in page or text in page
@@ -364,7 +374,7 @@ def test_form_errors_show_on_form(app, full_world, actors, name):
 
 
 def test_every_case_is_a_portal_write(app, full_world):
-    # A case whose path stops existing would pass by answering 404.
+    # A case whose path stops existing would still pass, with a 404.
     adapter = app.url_map.bind("klusbank.test")
     for name, case in CASES.items():
         endpoint, _args = adapter.match(case.path(full_world), method="POST")
