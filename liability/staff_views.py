@@ -25,6 +25,7 @@ from klusbank.accounts.models import Role
 from klusbank.accounts.services import record_audit
 from klusbank.errors import InvalidInput
 from klusbank.extensions import db
+from klusbank.forms import attach_errors, form_errors, form_status
 from klusbank.uploads import upload_path
 from liability import queries, services
 from liability.exports import history_csv
@@ -39,6 +40,8 @@ from liability.receipts import render_paper_form
 logger = logging.getLogger(__name__)
 bp = Blueprint("liability_staff", __name__, url_prefix="/liability/manage")
 STAFF = (Role.ADMIN, Role.CARETAKER)
+# The publication services name the material-change choice is_material.
+VERSION_FIELDS = {"is_material": "change"}
 
 
 @bp.get("/")
@@ -120,9 +123,12 @@ def new_briefing():
     if not form.is_submitted():
         return render_template("liability/staff/publish.html", form=form, briefing=None)
     code = (form.code.data or "").strip()
-    services.check_briefing_code(current_user.corporation_id, code)
-    draft_briefing = Briefing(corporation_id=current_user.corporation_id, code=code)
-    return _preview_or_publish(form, draft_briefing, is_new=True)
+    with form_errors(form, fields=VERSION_FIELDS):
+        services.check_briefing_code(current_user.corporation_id, code)
+        draft_briefing = Briefing(corporation_id=current_user.corporation_id, code=code)
+        return _preview_or_publish(form, draft_briefing, is_new=True)
+    page = render_template("liability/staff/publish.html", form=form, briefing=None)
+    return page, form_status(form)
 
 
 @bp.route("/<int:briefing_id>/publish", methods=["GET", "POST"])
@@ -136,7 +142,10 @@ def publish(briefing_id: int):
         return render_template(
             "liability/staff/publish.html", form=form, briefing=found
         )
-    return _preview_or_publish(form, found, is_new=False)
+    with form_errors(form, fields=VERSION_FIELDS):
+        return _preview_or_publish(form, found, is_new=False)
+    page = render_template("liability/staff/publish.html", form=form, briefing=found)
+    return page, form_status(form)
 
 
 @bp.post("/<int:briefing_id>/paper-acceptances")
@@ -145,24 +154,27 @@ def record_paper_acceptance(briefing_id: int):
     """Record a signed paper briefing form with its scan."""
     found = _briefing_or_404(briefing_id)
     form = _paper_acceptance_form(found)
+    withdrawal_form = _paper_withdrawal_form(formdata=None)
     if not form.validate_on_submit():
-        return _render_briefing(found, form, _paper_withdrawal_form()), 422
+        return _render_briefing(found, form, withdrawal_form), 422
     _version_or_404(found.id, form.version_id.data)
-    acceptance = services.record_paper_acceptance(
-        current_user,
-        form.tenant_id.data,
-        form.version_id.data,
-        typed_name=form.typed_name.data,
-        signed_on=form.signed_on.data,
-        scan=form.scan.data.read(),
-        evidence=services.request_evidence(),
-    )
-    db.session.commit()
-    flash(
-        _("The paper acceptance is recorded as number %(id)d.", id=acceptance.id),
-        "success",
-    )
-    return redirect(url_for("liability_staff.briefing", briefing_id=found.id))
+    with form_errors(form, fields={"tenant": "tenant_id", "version": "version_id"}):
+        acceptance = services.record_paper_acceptance(
+            current_user,
+            form.tenant_id.data,
+            form.version_id.data,
+            typed_name=form.typed_name.data,
+            signed_on=form.signed_on.data,
+            scan=form.scan.data.read(),
+            evidence=services.request_evidence(),
+        )
+        db.session.commit()
+        flash(
+            _("The paper acceptance is recorded as number %(id)d.", id=acceptance.id),
+            "success",
+        )
+        return redirect(url_for("liability_staff.briefing", briefing_id=found.id))
+    return _render_briefing(found, form, withdrawal_form), form_status(form)
 
 
 @bp.post("/<int:briefing_id>/paper-withdrawals")
@@ -171,18 +183,21 @@ def record_paper_withdrawal(briefing_id: int):
     """Record a withdrawal that a tenant handed in on paper."""
     found = _briefing_or_404(briefing_id)
     form = _paper_withdrawal_form()
+    acceptance_form = _paper_acceptance_form(found, formdata=None)
     if not form.validate_on_submit():
-        return _render_briefing(found, _paper_acceptance_form(found), form), 422
-    services.record_paper_withdrawal(
-        current_user,
-        form.tenant_id.data,
-        found.id,
-        reason=form.reason.data,
-        evidence=services.request_evidence(),
-    )
-    db.session.commit()
-    flash(_("The withdrawal is recorded."), "success")
-    return redirect(url_for("liability_staff.briefing", briefing_id=found.id))
+        return _render_briefing(found, acceptance_form, form), 422
+    with form_errors(form, fields={"tenant": "tenant_id"}):
+        services.record_paper_withdrawal(
+            current_user,
+            form.tenant_id.data,
+            found.id,
+            reason=form.reason.data,
+            evidence=services.request_evidence(),
+        )
+        db.session.commit()
+        flash(_("The withdrawal is recorded."), "success")
+        return redirect(url_for("liability_staff.briefing", briefing_id=found.id))
+    return _render_briefing(found, acceptance_form, form), form_status(form)
 
 
 @bp.get("/acceptances/<int:acceptance_id>")
@@ -238,8 +253,8 @@ def _version_or_404(briefing_id: int, version_id: int) -> BriefingVersion:
     return found
 
 
-def _paper_acceptance_form(briefing: Briefing) -> PaperAcceptanceForm:
-    form = PaperAcceptanceForm()
+def _paper_acceptance_form(briefing: Briefing, **options) -> PaperAcceptanceForm:
+    form = PaperAcceptanceForm(**options)
     form.tenant_id.choices = _tenant_choices()
     current = queries.current_version_number(briefing.id) or 0
     form.version_id.choices = [
@@ -252,8 +267,8 @@ def _paper_acceptance_form(briefing: Briefing) -> PaperAcceptanceForm:
     return form
 
 
-def _paper_withdrawal_form() -> PaperWithdrawalForm:
-    form = PaperWithdrawalForm()
+def _paper_withdrawal_form(**options) -> PaperWithdrawalForm:
+    form = PaperWithdrawalForm(**options)
     form.tenant_id.choices = _tenant_choices()
     return form
 
@@ -322,7 +337,7 @@ def _preview_or_publish(form: VersionForm, briefing: Briefing, *, is_new: bool):
         draft = services.prepare_version(briefing, **options)
     except InvalidInput as error:
         # Shown beside the fields, so the administrator keeps the typed text.
-        _attach_errors(form, error)
+        attach_errors(form, error, fields=VERSION_FIELDS)
         return render_template(template, form=form, briefing=shown_briefing), 422
 
     wants_publish = request.form.get("action") == "publish"
@@ -350,11 +365,3 @@ def _preview_or_publish(form: VersionForm, briefing: Briefing, *, is_new: bool):
         "success",
     )
     return redirect(url_for("liability_staff.briefing", briefing_id=briefing.id))
-
-
-def _attach_errors(form: VersionForm, error: InvalidInput) -> None:
-    for name, messages in error.errors.items():
-        field = getattr(form, name, None) or form.body
-        if name == "is_material":
-            field = form.change
-        field.errors = list(field.errors) + list(messages)

@@ -20,6 +20,7 @@ from klusbank.accounts.access import roles_required
 from klusbank.accounts.models import Role
 from klusbank.accounts.services import record_audit
 from klusbank.extensions import db
+from klusbank.forms import form_errors, form_status
 from klusbank.nav import add_nav_entry
 from klusbank.security import is_safe_redirect
 from liability import queries, services, staff_views
@@ -69,26 +70,29 @@ def accept(briefing_id: int):
     """Record the tenant's acceptance of the version they were shown."""
     found = _briefing_or_404(briefing_id)
     form = AcceptForm(account_name=current_user.full_name)
+    withdraw_form = WithdrawForm(formdata=None)
     if not form.validate_on_submit():
-        return _render_briefing(found, form, WithdrawForm(formdata=None)), 422
+        return _render_briefing(found, form, withdraw_form), 422
     version_id = int(form.version_id.data) if form.version_id.data.isdigit() else 0
     version = db.session.get(BriefingVersion, version_id)
     if version is None or version.briefing_id != found.id:
         abort(404)
-    services.accept_version(
-        current_user,
-        version.id,
-        typed_name=form.full_name.data,
-        confirmed_read=form.confirm_read.data,
-        shown_html_sha256=form.shown_sha256.data,
-        evidence=services.request_evidence(),
-    )
-    db.session.commit()
-    flash(_("Thank you. You accepted the safety briefing."), "success")
-    target = form.next.data
-    if is_safe_redirect(target):
-        return redirect(target)
-    return redirect(url_for("liability.briefing", briefing_id=found.id))
+    with form_errors(form):
+        services.accept_version(
+            current_user,
+            version.id,
+            typed_name=form.full_name.data,
+            confirmed_read=form.confirm_read.data,
+            shown_html_sha256=form.shown_sha256.data,
+            evidence=services.request_evidence(),
+        )
+        db.session.commit()
+        flash(_("Thank you. You accepted the safety briefing."), "success")
+        target = form.next.data
+        if is_safe_redirect(target):
+            return redirect(target)
+        return redirect(url_for("liability.briefing", briefing_id=found.id))
+    return _render_briefing(found, form, withdraw_form), form_status(form)
 
 
 @bp.post("/briefings/<int:briefing_id>/withdraw")
@@ -97,20 +101,23 @@ def withdraw(briefing_id: int):
     """Withdraw the tenant's acceptance of a briefing."""
     found = _briefing_or_404(briefing_id)
     form = WithdrawForm()
+    accept_form = AcceptForm(formdata=None)
     if not form.validate_on_submit():
-        return _render_briefing(found, AcceptForm(formdata=None), form), 422
-    services.withdraw_acceptance(
-        current_user,
-        found.id,
-        reason=form.reason.data,
-        evidence=services.request_evidence(),
-    )
-    db.session.commit()
-    flash(
-        _("Your acceptance is withdrawn. You cannot claim this kind of work now."),
-        "info",
-    )
-    return redirect(url_for("liability.briefing", briefing_id=found.id))
+        return _render_briefing(found, accept_form, form), 422
+    with form_errors(form):
+        services.withdraw_acceptance(
+            current_user,
+            found.id,
+            reason=form.reason.data,
+            evidence=services.request_evidence(),
+        )
+        db.session.commit()
+        flash(
+            _("Your acceptance is withdrawn. You cannot claim this kind of work now."),
+            "info",
+        )
+        return redirect(url_for("liability.briefing", briefing_id=found.id))
+    return _render_briefing(found, accept_form, form), form_status(form)
 
 
 @bp.get("/acceptances/<int:acceptance_id>/receipt.pdf")

@@ -90,3 +90,14 @@ class RolesForm(FlaskForm):
 
 class ApiTokenForm(FlaskForm):
     name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=100)])
+
+
+class ClustersForm(FlaskForm):
+    cluster_id = CheckboxListField(_l("Clusters"), coerce=int, choices=[])
+
+
+class ConfirmForm(FlaskForm):
+    confirm = BooleanField(
+        _l("Yes, I am sure"),
+        validators=[DataRequired(message=_l("Tick the box to confirm."))],
+    )

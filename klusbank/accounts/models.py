@@ -136,6 +136,16 @@ class CaretakerAssignment(Base):
         return f"<CaretakerAssignment user={self.user_id} cluster={self.cluster_id}>"
 
 
+class TokenRevocation(enum.StrEnum):
+    """Why an API token stopped working."""
+
+    BY_USER = "by_user"
+    PASSWORD_CHANGED = "password_changed"
+    PASSWORD_RESET = "password_reset"
+    ROLE_REMOVED = "role_removed"
+    DEACTIVATED = "deactivated"
+
+
 class ApiToken(Base):
     """A personal API token; only its SHA-256 is stored."""
 
@@ -151,6 +161,8 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # A TokenRevocation value; None while the token is active.
+    revoked_reason: Mapped[str | None] = mapped_column(String(32))
 
     user: Mapped[User] = relationship()
 

@@ -3,6 +3,7 @@
 Services flush and never commit; the request, job or command commits once.
 """
 
+import enum
 import hashlib
 import logging
 import secrets
@@ -19,6 +20,7 @@ from klusbank.accounts.models import (
     AuditEvent,
     CaretakerAssignment,
     Role,
+    TokenRevocation,
     User,
     UserRole,
 )
@@ -29,7 +31,7 @@ from klusbank.accounts.passwords import (
     verify_password,
 )
 from klusbank.db import utcnow
-from klusbank.errors import InvalidInput, NotFound, field_error
+from klusbank.errors import NotFound, RuleViolation, field_error
 from klusbank.extensions import db
 from klusbank.housing.models import Cluster, Corporation
 from klusbank.net import client_address
@@ -145,13 +147,14 @@ def _build_role(role: Role, sector_code: str | None) -> UserRole:
     return UserRole(role=role, sector_code=code)
 
 
-def set_roles(user: User, roles: list[Role], *, actor: User) -> None:
-    """Replace a user's roles and record the change."""
+def set_roles(user: User, roles: list[Role], *, actor: User) -> int:
+    """Replace a user's roles; return how many API tokens a removed role revoked."""
     if not roles:
         raise field_error("roles", _("Choose at least one role."))
     if Role.ADMIN in user.role_set and Role.ADMIN not in roles:
         _require_another_admin(user)
     before = sorted(role.value for role in user.role_set)
+    removed = user.role_set - set(roles)
     keep = {assignment.role: assignment for assignment in user.roles}
     user.roles = [keep.get(role) or _build_role(role, None) for role in roles]
     user.session_version += 1
@@ -163,9 +166,14 @@ def set_roles(user: User, roles: list[Role], *, actor: User) -> None:
         before=before,
         after=sorted(role.value for role in roles),
     )
+    # A token acts with all of its owner's roles, so any token may rely on a
+    # removed one.
+    if removed:
+        return revoke_api_tokens(user, TokenRevocation.ROLE_REMOVED, actor=actor)
+    return 0
 
 
-def _require_another_admin(user: User) -> None:
+def _require_another_admin(user: User, field: str = "roles") -> None:
     """Raise unless the corporation keeps an active administrator besides ``user``."""
     others = db.session.scalar(
         select(func.count(User.id))
@@ -179,7 +187,7 @@ def _require_another_admin(user: User) -> None:
     )
     if not others:
         raise field_error(
-            "roles",
+            field,
             _("This is the last administrator. Make someone else administrator first."),
         )
 
@@ -215,8 +223,11 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def change_password(user: User, current: str, new: str) -> None:
-    """Change a password and end every other session of the user."""
+def change_password(user: User, current: str, new: str) -> int:
+    """Change a password, end every other session and revoke the API tokens.
+
+    Returns how many API tokens were revoked.
+    """
     if not verify_password(user.password_hash, current):
         raise field_error("current_password", _("The current password is wrong."))
     check_password_strength(new, "new_password")
@@ -224,6 +235,35 @@ def change_password(user: User, current: str, new: str) -> None:
     user.session_version += 1
     db.session.flush()
     record_audit("user.password_changed", actor=user, subject=f"user:{user.id}")
+    return revoke_api_tokens(user, TokenRevocation.PASSWORD_CHANGED, actor=user)
+
+
+def reset_password(user: User, *, actor: User) -> int:
+    """Remove a user's password so that a new invitation sets one.
+
+    Ends every session and revokes the API tokens; returns how many tokens.
+    """
+    user.password_hash = None
+    user.session_version += 1
+    db.session.flush()
+    record_audit("user.password_reset", actor=actor, subject=f"user:{user.id}")
+    return revoke_api_tokens(user, TokenRevocation.PASSWORD_RESET, actor=actor)
+
+
+def deactivate_user(user: User, *, actor: User) -> int:
+    """Deactivate a user, end their sessions and revoke their API tokens.
+
+    Returns how many API tokens were revoked.
+    """
+    if user.id == actor.id:
+        raise field_error("confirm", _("You cannot deactivate your own account."))
+    if Role.ADMIN in user.role_set:
+        _require_another_admin(user, field="confirm")
+    user.is_active_account = False
+    user.session_version += 1
+    db.session.flush()
+    record_audit("user.deactivated", actor=actor, subject=f"user:{user.id}")
+    return revoke_api_tokens(user, TokenRevocation.DEACTIVATED, actor=actor)
 
 
 def end_all_sessions(user: User) -> None:
@@ -250,25 +290,57 @@ def make_invitation_token(user: User) -> str:
     )
 
 
-def accept_invitation(token: str, password: str) -> User:
-    """Set the password of the user the invitation is for."""
+class InvitationProblem(enum.Enum):
+    """Why an invitation link cannot set a password."""
+
+    INVALID = "invalid"
+    EXPIRED = "expired"
+    USED = "used"
+
+
+def invitation_problem(token: str) -> InvitationProblem | None:
+    """Return why the invitation cannot be used, or None when it can."""
+    _user, problem = _read_invitation(token)
+    return problem
+
+
+def _read_invitation(token: str) -> tuple[User | None, InvitationProblem | None]:
     max_age = current_app.config["INVITATION_MAX_AGE_SECONDS"]
     try:
         data = _invitation_serializer().loads(token, max_age=max_age)
     except SignatureExpired:
-        raise InvalidInput(
-            _("This invitation has expired. Ask your administrator for a new one.")
-        )
+        return None, InvitationProblem.EXPIRED
     except BadSignature:
+        return None, InvitationProblem.INVALID
+    user_id = data.get("user") if isinstance(data, dict) else None
+    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None or not user.is_active:
+        return None, InvitationProblem.INVALID
+    if data.get("fp") != _password_fingerprint(user):
+        return None, InvitationProblem.USED
+    return user, None
+
+
+def accept_invitation(token: str, password: str) -> User:
+    """Set the password of the user the invitation is for."""
+    user, problem = _read_invitation(token)
+    if problem == InvitationProblem.INVALID:
         raise NotFound(_("This invitation link is invalid."))
-    user = db.session.get(User, data.get("user"))
-    if user is None or data.get("fp") != _password_fingerprint(user):
-        raise NotFound(_("This invitation link is invalid or was already used."))
+    if problem is not None:
+        raise RuleViolation(
+            _(
+                "This invitation was already used or has expired. Log in, or ask "
+                "your administrator for a new invitation."
+            ),
+            code=f"invitation_{problem.value}",
+        )
     check_password_strength(password)
     user.password_hash = hash_password(password)
     user.session_version += 1
     db.session.flush()
     record_audit("user.invitation_accepted", actor=user, subject=f"user:{user.id}")
+    # reset_password revokes the tokens already; this catches any created since.
+    revoke_api_tokens(user, TokenRevocation.PASSWORD_RESET, actor=user)
     return user
 
 
@@ -301,8 +373,41 @@ def revoke_api_token(user: User, token_id: int) -> None:
         raise NotFound(_("Token not found."))
     if token.revoked_at is None:
         token.revoked_at = utcnow()
+        token.revoked_reason = TokenRevocation.BY_USER
         db.session.flush()
         record_audit("api_token.revoked", actor=user, subject=f"api_token:{token.id}")
+
+
+def revoke_api_tokens(user: User, reason: TokenRevocation, *, actor: User) -> int:
+    """Revoke every active API token of the user; return how many were revoked."""
+    tokens = db.session.scalars(
+        select(ApiToken).where(
+            ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)
+        )
+    ).all()
+    if not tokens:
+        return 0
+    now = utcnow()
+    for token in tokens:
+        token.revoked_at = now
+        token.revoked_reason = reason
+    db.session.flush()
+    record_audit(
+        "api_token.revoked_all",
+        actor=actor,
+        corporation_id=user.corporation_id,
+        subject=f"user:{user.id}",
+        reason=reason.value,
+        tokens=[token.id for token in tokens],
+    )
+    logger.info(
+        "revoked %d api tokens of user %s (%s) by user %s",
+        len(tokens),
+        user.id,
+        reason.value,
+        actor.id,
+    )
+    return len(tokens)
 
 
 def user_for_api_token(plain: str) -> User | None:

@@ -17,6 +17,8 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
@@ -27,15 +29,22 @@ from klusbank.accounts.forms import (
     LoginForm,
     SetPasswordForm,
 )
-from klusbank.accounts.models import ApiToken, Role, User
-from klusbank.errors import InvalidInput
+from klusbank.accounts.models import ApiToken, Role, TokenRevocation, User
 from klusbank.extensions import db, limiter
+from klusbank.forms import form_errors, form_status
 from klusbank.nav import add_nav_entry
 from klusbank.net import client_address
 from klusbank.security import is_safe_redirect
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("accounts", __name__)
+REVOCATION_REASONS = {
+    TokenRevocation.BY_USER: _l("revoked by you"),
+    TokenRevocation.PASSWORD_CHANGED: _l("revoked because the password changed"),
+    TokenRevocation.PASSWORD_RESET: _l("revoked because the password was reset"),
+    TokenRevocation.ROLE_REMOVED: _l("revoked because a role was removed"),
+    TokenRevocation.DEACTIVATED: _l("revoked because the account was deactivated"),
+}
 
 
 def register(app: Flask) -> None:
@@ -55,9 +64,20 @@ def _login_account_key() -> str:
     )
 
 
+def _is_failed_login(response) -> bool:
+    # Only a failed login counts against the limits, so an office behind one
+    # address can log in all day while repeated guesses still lock.
+    return response.status_code == 401
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_rate_limit, methods=["POST"])
-@limiter.limit(_login_rate_limit, methods=["POST"], key_func=_login_account_key)
+@limiter.limit(_login_rate_limit, methods=["POST"], deduct_when=_is_failed_login)
+@limiter.limit(
+    _login_rate_limit,
+    methods=["POST"],
+    key_func=_login_account_key,
+    deduct_when=_is_failed_login,
+)
 def login():
     """Log a user in with e-mail and password."""
     if current_user.is_authenticated:
@@ -77,7 +97,7 @@ def login():
         if not is_safe_redirect(target):
             target = url_for("core.home")
         return redirect(target)
-    return render_template("accounts/login.html", form=form)
+    return render_template("accounts/login.html", form=form), form_status(form)
 
 
 def _record_failed_login(email: str) -> None:
@@ -124,18 +144,27 @@ def logout():
 @login_required
 def account():
     """Show the account page: password, language and API tokens."""
+    return _render_account()
+
+
+def _render_account(password_form=None, token_form=None, new_token=None):
+    """Render the account page with the status that its forms call for."""
+    password_form = password_form or ChangePasswordForm(formdata=None)
+    token_form = token_form or ApiTokenForm(formdata=None)
     tokens = db.session.scalars(
         select(ApiToken)
         .where(ApiToken.user_id == current_user.id)
-        .order_by(ApiToken.created_at.desc())
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
     ).all()
-    return render_template(
+    page = render_template(
         "accounts/account.html",
-        password_form=ChangePasswordForm(),
-        token_form=ApiTokenForm(),
+        password_form=password_form,
+        token_form=token_form,
         tokens=tokens,
-        new_token=None,
+        new_token=new_token,
+        revocation_reasons=REVOCATION_REASONS,
     )
+    return page, form_status(password_form, token_form)
 
 
 @bp.post("/account/password")
@@ -143,14 +172,30 @@ def account():
 def change_password():
     """Change the password; other sessions end, this one continues."""
     form = ChangePasswordForm()
-    if not form.validate_on_submit():
-        raise InvalidInput(_("Some fields are invalid."), errors=form.errors)
-    user = current_user._get_current_object()
-    services.change_password(user, form.current_password.data, form.new_password.data)
-    db.session.commit()
-    _start_session(user, remember=False)
-    flash(_("Your password is changed. Other devices are logged out."), "success")
-    return redirect(url_for("accounts.account"))
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        with form_errors(form):
+            revoked = services.change_password(
+                user, form.current_password.data, form.new_password.data
+            )
+            db.session.commit()
+            _start_session(user, remember=False)
+            flash(
+                _("Your password is changed. Other devices are logged out."), "success"
+            )
+            if revoked:
+                flash(_revoked_message(revoked), "info")
+            return redirect(url_for("accounts.account"))
+    return _render_account(password_form=form)
+
+
+def _revoked_message(count: int) -> str:
+    return ngettext(
+        "Your API token is revoked. Create a new one below if you still need it.",
+        "Your %(num)d API tokens are revoked. Create new ones below if you "
+        "still need them.",
+        count,
+    )
 
 
 @bp.post("/account/tokens")
@@ -158,20 +203,12 @@ def change_password():
 def create_token():
     """Create a personal API token and show it once."""
     form = ApiTokenForm()
-    if not form.validate_on_submit():
-        raise InvalidInput(_("Some fields are invalid."), errors=form.errors)
-    token, plain = services.create_api_token(current_user, form.name.data)
-    db.session.commit()
-    tokens = db.session.scalars(
-        select(ApiToken).where(ApiToken.user_id == current_user.id)
-    ).all()
-    return render_template(
-        "accounts/account.html",
-        password_form=ChangePasswordForm(),
-        token_form=ApiTokenForm(formdata=None),
-        tokens=tokens,
-        new_token=plain,
-    )
+    if form.validate_on_submit():
+        with form_errors(form):
+            _token, plain = services.create_api_token(current_user, form.name.data)
+            db.session.commit()
+            return _render_account(new_token=plain)
+    return _render_account(token_form=form)
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")
@@ -187,14 +224,31 @@ def revoke_token(token_id: int):
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
 def accept_invitation(token: str):
     """Let an invited user set their password, then log them in."""
+    problem = services.invitation_problem(token)
+    if problem is not None:
+        return _render_unusable_invitation(problem)
     form = SetPasswordForm()
     if form.validate_on_submit():
-        user = services.accept_invitation(token, form.password.data)
-        db.session.commit()
-        _start_session(user, remember=False)
-        flash(_("Welcome to Klusbank. Your password is set."), "success")
-        return redirect(url_for("core.home"))
-    return render_template("accounts/invitation.html", form=form, token=token)
+        with form_errors(form):
+            user = services.accept_invitation(token, form.password.data)
+            db.session.commit()
+            _start_session(user, remember=False)
+            flash(_("Welcome to Klusbank. Your password is set."), "success")
+            return redirect(url_for("core.home"))
+    page = render_template("accounts/invitation.html", form=form, token=token)
+    return page, form_status(form)
+
+
+def _render_unusable_invitation(problem: services.InvitationProblem):
+    # 410 Gone for a link that worked once (used or expired), and 404 for a
+    # bad signature or a deactivated user.
+    status = 404 if problem == services.InvitationProblem.INVALID else 410
+    page = render_template(
+        "accounts/invitation_unusable.html",
+        problem=problem,
+        Problem=services.InvitationProblem,
+    )
+    return page, status
 
 
 @bp.before_app_request

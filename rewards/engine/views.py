@@ -21,6 +21,7 @@ from klusbank.accounts.services import record_audit
 from klusbank.db import utcnow
 from klusbank.errors import InvalidInput, RuleViolation
 from klusbank.extensions import db
+from klusbank.forms import form_errors, form_status
 from klusbank.housing.models import Corporation
 from klusbank.nav import add_nav_entry
 from klusbank.timeutil import Period
@@ -77,7 +78,7 @@ def payout_choice():
         form.method.data = latest.method.value
         form.account_holder.data = latest.account_holder
     if form.validate_on_submit():
-        try:
+        with form_errors(form):
             choice = services.choose_payout_method(
                 current_user,
                 method=PayoutMethod(form.method.data),
@@ -86,10 +87,6 @@ def payout_choice():
                 bsn=form.bsn.data,
                 acknowledge_tax=form.acknowledge_tax.data,
             )
-        except InvalidInput as error:
-            db.session.rollback()
-            _attach_errors(form, error.errors)
-        else:
             applies_from = Period.of(choice.applies_from)
             db.session.commit()
             flash(
@@ -111,7 +108,7 @@ def payout_choice():
         applies_from=applies_from,
         in_force=queries.payout_choice_for(current_user.id, applies_from),
     )
-    return page, _form_status()
+    return page, form_status(form)
 
 
 def _corporation() -> Corporation:

@@ -25,6 +25,7 @@ from flask_login import current_user
 from klusbank.accounts.access import roles_required
 from klusbank.accounts.models import Role
 from klusbank.extensions import db
+from klusbank.forms import form_errors, form_status
 from klusbank.nav import add_nav_entry
 from klusbank.timeutil import Period
 from rewards.statements import batches, queries, services
@@ -228,22 +229,24 @@ def create_batch(period: str):
     form = CreateBatchForm()
     if not form.validate_on_submit():
         return _invalid_form(month, create_form=form)
-    batch = batches.create_payout_batch(
-        current_user,
-        current_user.corporation_id,
-        month,
-        execution_date=form.execution_date.data,
-    )
-    db.session.commit()
-    flash(
-        _(
-            "Payout batch created with %(count)d payments. Download the SEPA file "
-            "and upload it to the bank.",
-            count=batch.payment_count,
-        ),
-        "success",
-    )
-    return redirect(url_for(".finance_exports", period=str(month)))
+    with form_errors(form):
+        batch = batches.create_payout_batch(
+            current_user,
+            current_user.corporation_id,
+            month,
+            execution_date=form.execution_date.data,
+        )
+        db.session.commit()
+        flash(
+            _(
+                "Payout batch created with %(count)d payments. Download the SEPA file "
+                "and upload it to the bank.",
+                count=batch.payment_count,
+            ),
+            "success",
+        )
+        return redirect(url_for(".finance_exports", period=str(month)))
+    return _invalid_form(month, create_form=form)
 
 
 @bp.get("/finance/batches/<int:batch_id>/sepa.xml")
@@ -261,14 +264,20 @@ def batch_paid(batch_id: int):
     """Mark a payout batch paid by the bank and post its holds."""
     batch = batches.get_batch(current_user, current_user.corporation_id, batch_id)
     form = BatchPaidForm()
+    period = Period.parse(batch.period)
     if not form.validate_on_submit():
-        return _invalid_form(Period.parse(batch.period), paid_form=form)
-    batches.mark_batch_paid(
-        current_user, current_user.corporation_id, batch.id, paid_on=form.paid_on.data
-    )
-    db.session.commit()
-    flash(_("The payout batch is marked paid."), "success")
-    return redirect(url_for(".finance_exports", period=batch.period))
+        return _invalid_form(period, paid_form=form)
+    with form_errors(form):
+        batches.mark_batch_paid(
+            current_user,
+            current_user.corporation_id,
+            batch.id,
+            paid_on=form.paid_on.data,
+        )
+        db.session.commit()
+        flash(_("The payout batch is marked paid."), "success")
+        return redirect(url_for(".finance_exports", period=str(period)))
+    return _invalid_form(period, paid_form=form)
 
 
 @bp.post("/finance/batches/<int:batch_id>/failed")
@@ -277,17 +286,23 @@ def batch_failed(batch_id: int):
     """Mark a payout batch rejected by the bank and void its holds."""
     batch = batches.get_batch(current_user, current_user.corporation_id, batch_id)
     form = BatchFailedForm()
+    period = Period.parse(batch.period)
     if not form.validate_on_submit():
-        return _invalid_form(Period.parse(batch.period), failed_form=form)
-    batches.mark_batch_failed(
-        current_user, current_user.corporation_id, batch.id, reason=form.reason.data
-    )
-    db.session.commit()
-    flash(
-        _("The payout batch is marked failed; its payouts can go in a new batch."),
-        "info",
-    )
-    return redirect(url_for(".finance_exports", period=batch.period))
+        return _invalid_form(period, failed_form=form)
+    with form_errors(form):
+        batches.mark_batch_failed(
+            current_user,
+            current_user.corporation_id,
+            batch.id,
+            reason=form.reason.data,
+        )
+        db.session.commit()
+        flash(
+            _("The payout batch is marked failed; its payouts can go in a new batch."),
+            "info",
+        )
+        return redirect(url_for(".finance_exports", period=str(period)))
+    return _invalid_form(period, failed_form=form)
 
 
 @bp.route("/finance/payout-account", methods=["GET", "POST"])
@@ -297,22 +312,20 @@ def payout_account():
     corporation_id = current_user.corporation_id
     current = db.session.get(DebtorAccount, corporation_id)
     form = PayoutAccountForm(obj=current)
-    if request.method == "POST":
-        if not form.validate_on_submit():
-            return render_template(
-                "rewards/statements/payout_account.html", form=form
-            ), 422
-        batches.set_debtor_account(
-            current_user,
-            corporation_id,
-            account_holder=form.account_holder.data,
-            iban=form.iban.data,
-            bic=form.bic.data,
-        )
-        db.session.commit()
-        flash(_("The payout account is saved."), "success")
-        return redirect(url_for(".finance_exports"))
-    return render_template("rewards/statements/payout_account.html", form=form)
+    if form.validate_on_submit():
+        with form_errors(form):
+            batches.set_debtor_account(
+                current_user,
+                corporation_id,
+                account_holder=form.account_holder.data,
+                iban=form.iban.data,
+                bic=form.bic.data,
+            )
+            db.session.commit()
+            flash(_("The payout account is saved."), "success")
+            return redirect(url_for(".finance_exports"))
+    page = render_template("rewards/statements/payout_account.html", form=form)
+    return page, form_status(form)
 
 
 def _chosen_period(periods: list[Period]) -> Period | None:
@@ -327,8 +340,8 @@ def _chosen_period(periods: list[Period]) -> Period | None:
 
 
 def _invalid_form(period: Period, **forms):
-    """Show the exports page again with the form's errors, as 422."""
+    """Show the exports page again with the form's errors, as 422 or 409."""
     periods = queries.closed_periods(current_user.corporation_id)
     if period not in periods:
         abort(404)
-    return _render_exports(periods, period, **forms), 422
+    return _render_exports(periods, period, **forms), form_status(*forms.values())

@@ -106,7 +106,7 @@ def test_invitation_sets_password_once(app, client):
     )
 
     assert first.status_code == 302
-    assert second.status_code == 404
+    assert second.status_code == 410
 
 
 def test_invitation_expires(app, client):
@@ -128,6 +128,6 @@ def test_invitation_expires(app, client):
             data={"password": "a long new password", "confirm": "a long new password"},
         )
 
-    assert response.status_code == 422
+    assert response.status_code == 410
     db.session.refresh(invited)
     assert invited.password_hash is None

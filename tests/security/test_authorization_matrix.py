@@ -227,17 +227,19 @@ EXPECTED: dict[str, dict[str, Case]] = {
     "POST": {
         #                               anon tenA tenB carX carY fin1 fin2 admin
         "core.set_language":       case(302, 302, 302, 302, 302, 302, 302, 302),
-        "accounts.login":          case(200, 302, 302, 302, 302, 302, 302, 302),
+        "accounts.login":          case(422, 302, 302, 302, 302, 302, 302, 302),
         "accounts.logout":         case(302, 302, 302, 302, 302, 302, 302, 302),
         "accounts.change_password":
                                    case(302, 422, 422, 422, 422, 422, 422, 422),
         "accounts.create_token":   case(302, 422, 422, 422, 422, 422, 422, 422),
         "accounts.revoke_token":   case(302, 302, 404, 404, 404, 404, 404, 404),
         "accounts.accept_invitation":
-                                   case(200, 200, 200, 200, 200, 200, 200, 200),
+                                   case(422, 422, 422, 422, 422, 422, 422, 422),
         "admin.create_user":       case(302, 404, 404, 404, 404, 404, 404, 422),
         "admin.change_roles":      case(302, 404, 404, 404, 404, 404, 404, 422),
         "admin.assign_clusters":   case(302, 404, 404, 404, 404, 404, 404, 422),
+        "admin.reset_password":    case(302, 404, 404, 404, 404, 404, 404, 422),
+        "admin.deactivate_user":   case(302, 404, 404, 404, 404, 404, 404, 422),
         "rewards_engine.payout_choice":
                                    case(302, 422, 422, 404, 404, 404, 404, 404),
         "rewards_engine.rules":    case(302, 404, 404, 404, 404, 422, 422, 404),

@@ -108,6 +108,52 @@ def test_login_page_views_not_counted(app, world, client):
     assert attempt(client, world.tenant_a.email).status_code == 401
 
 
+def test_successful_logins_not_counted(app, world):
+    # An office behind one address: many people log in, nobody is locked out.
+    tenant_a, tenant_b = world.tenant_a, world.users["tenant_b"]
+    successes = [
+        attempt(app.test_client(), user.email, PASSWORD).status_code
+        for _ in range(LIMIT + 2)
+        for user in (tenant_a, tenant_b)
+    ]
+
+    failures = [
+        attempt(app.test_client(), tenant_a.email).status_code for _ in range(LIMIT)
+    ]
+    blocked = attempt(app.test_client(), tenant_b.email, PASSWORD)
+
+    assert successes == [302] * (2 * (LIMIT + 2))
+    assert failures == [401] * LIMIT
+    assert blocked.status_code == 429
+
+
+def test_invalid_form_not_counted(app, world, client):
+    empty = [attempt(client, "", password="").status_code for _ in range(LIMIT + 1)]
+
+    wrong_password = attempt(client, world.tenant_a.email)
+
+    assert empty == [422] * (LIMIT + 1)
+    assert wrong_password.status_code == 401
+
+
+class TestDefaultLimit:
+    @pytest.fixture
+    def app_config(self, app_config):
+        app_config["RATELIMIT_LOGIN"] = "10 per 15 minutes"
+        return app_config
+
+    def test_ten_failures_lock(self, app, world):
+        email = world.tenant_a.email
+        failures = [attempt(app.test_client(), email).status_code for _ in range(10)]
+
+        right_password = attempt(app.test_client(), email, PASSWORD)
+        other_account = attempt(app.test_client(), world.users["tenant_b"].email)
+
+        assert failures == [401] * 10
+        assert right_password.status_code == 429
+        assert other_account.status_code == 429
+
+
 def test_limit_ends_after_window(app, world, client):
     with time_machine.travel(datetime(2025, 3, 3, 9, 0, tzinfo=UTC)) as traveller:
         for number in range(LIMIT):
@@ -223,8 +269,13 @@ def redis_keys():
     server.close()
 
 
-def attempts_in_other_process(app_config, email: str, count: int) -> list[int]:
-    """Post failed logins from a second process with the same configuration."""
+def attempts_in_other_process(
+    app_config, email: str, count: int, password: str | None = None
+) -> list[int]:
+    """Post logins from a second process with the same configuration.
+
+    They fail unless ``password`` is given.
+    """
     config = json.dumps(app_config, default=str)
     result = subprocess.run(
         [
@@ -234,6 +285,7 @@ def attempts_in_other_process(app_config, email: str, count: int) -> list[int]:
             config,
             email,
             str(count),
+            *([password] if password else []),
         ],
         cwd=PROJECT_ROOT,
         capture_output=True,
@@ -263,6 +315,21 @@ class TestSharedStorage:
 
         assert elsewhere == [401] * LIMIT
         assert here.status_code == 429
+
+    @pytest.mark.parametrize("app_config", [REDIS_URL], indirect=True)
+    def test_redis_successes_not_counted(self, app_config, app, world):
+        email = world.tenant_a.email
+
+        elsewhere = attempts_in_other_process(app_config, email, LIMIT + 1, PASSWORD)
+        failures = [
+            attempt(app.test_client(), email, address="127.0.0.1").status_code
+            for _ in range(LIMIT)
+        ]
+        blocked = attempt(app.test_client(), email, address="127.0.0.1")
+
+        assert elsewhere == [302] * (LIMIT + 1)
+        assert failures == [401] * LIMIT
+        assert blocked.status_code == 429
 
     @pytest.mark.parametrize("app_config", ["memory://"], indirect=True)
     def test_memory_limit_is_per_process(self, app_config, app, world):
