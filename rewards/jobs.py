@@ -31,6 +31,7 @@ from rewards.engine import queries
 from rewards.engine.models import CloseRun, PayoutMethod, SettlementLine
 from rewards.engine.services import settle_tenant
 from rewards.ledger import services as ledger
+from rewards.ledger.dialect import lock_ledger_for_close
 from rewards.ledger.models import AccountKind, Journal, LedgerPeriod, PeriodStatus
 
 logger = logging.getLogger(__name__)
@@ -189,12 +190,22 @@ def run_close(
 
 
 def lock_period(corporation_id: int, period: Period) -> None:
-    """Hold the close lock of a corporation and month until the transaction ends.
+    """Hold the close locks of a corporation and month until the transaction ends.
 
-    PostgreSQL takes a transaction-level advisory lock. SQLite has one writer
-    at a time, so the transaction starts with BEGIN IMMEDIATE, which takes the
-    write lock before anything is read. A transaction that has written already
-    holds that lock.
+    PostgreSQL takes two transaction-level advisory locks, in this order: the
+    lock of the corporation and month, which lets one close of a month run at
+    a time, then the corporation's ledger close lock in exclusive mode. The
+    ledger lock waits for postings being sealed to commit, so their points are
+    settled, and keeps new postings waiting until the close commits. Taking it
+    before the first settlement avoids a deadlock: a posting holds the ledger
+    lock in shared mode while its seal updates the tenant's cached balance,
+    and the settlements update those same account rows. If the close took the
+    ledger lock only at its snapshot, after locking account rows, each would
+    wait for the other.
+
+    SQLite has one writer at a time, so the transaction starts with BEGIN
+    IMMEDIATE, which takes the write lock before anything is read. A
+    transaction that has written already holds that lock.
     """
     connection = db.session.connection()
     dialect = connection.dialect.name
@@ -203,6 +214,7 @@ def lock_period(corporation_id: int, period: Period) -> None:
             text("SELECT pg_advisory_xact_lock(:key)"),
             {"key": _lock_key(corporation_id, period)},
         )
+        lock_ledger_for_close(db.session, corporation_id)
     elif dialect == "sqlite":
         driver_connection = connection.connection.driver_connection
         if not driver_connection.in_transaction:
