@@ -47,9 +47,10 @@ def _enum_column(enum_class: type[enum.Enum], length: int = 16) -> Enum:
 class RuleVersion(Base):
     """One version of a corporation's reward rules, in force from a month's first day.
 
-    Versions are never edited: finance adds a new one. The version in force for
-    a month is the one with the latest ``effective_from`` on or before the first
-    day of that month (the highest id wins a tie).
+    Versions are never edited: finance adds a new one, at most one per
+    corporation and month. The version in force for a month is the one with
+    the latest ``effective_from`` on or before the first day of that month.
+    The ranges of the numeric fields are in ``rewards.engine.limits``.
     """
 
     __tablename__ = "reward_rule_versions"

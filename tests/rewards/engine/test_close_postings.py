@@ -22,7 +22,13 @@ from rewards.engine.models import SettlementLine
 from rewards.engine.rules import WorkDetails
 from rewards.jobs import run_close
 from rewards.ledger import services as ledger
-from rewards.ledger.models import Journal, PeriodStatus
+from rewards.ledger.models import (
+    AccountKind,
+    Journal,
+    JournalKind,
+    PeriodStatus,
+    Side,
+)
 from rewards.ledger.verify import verify_ledger
 from tests.factories import create_corporation, create_finance, create_tenant
 from tests.rewards.engine.helpers import (
@@ -36,7 +42,7 @@ WAIT_SECONDS = 60
 _approval_ids = itertools.count(50_000)
 
 
-class Side(threading.Thread):
+class TransactionThread(threading.Thread):
     """Run a function in a thread, keeping its result or exception."""
 
     def __init__(self, target):
@@ -53,7 +59,7 @@ class Side(threading.Thread):
             self.error = error
 
 
-def wait_until_blocked(side: Side) -> None:
+def wait_until_blocked(side: TransactionThread) -> None:
     """Wait until the side's connection waits for a lock; fail after WAIT_SECONDS."""
     deadline = time.monotonic() + WAIT_SECONDS
     with db.engine.connect().execution_options(
@@ -75,7 +81,7 @@ def wait_until_blocked(side: Side) -> None:
     pytest.fail(f"side did not block on a lock within {WAIT_SECONDS} seconds")
 
 
-def remember_backend(side: Side) -> None:
+def remember_backend(side: TransactionThread) -> None:
     side.backend_pid = db.session.scalar(text("SELECT pg_backend_pid()"))
 
 
@@ -143,24 +149,24 @@ def test_approval_during_close_lands_next_month(
 ):
     """The close is past a step when an approval credit of today arrives.
 
-    Past "settle", before the close took the ledger lock up front, the
-    approval held that lock in shared mode and waited for the tenant's account
-    row, which the settlement had updated, while the close waited for the
-    ledger lock at its snapshot: a deadlock. Past "lock" or "closing", the
-    approval has locked the account row for its posting (FOR KEY SHARE) and
-    waits for the ledger lock while the settlement locks that row.
+    Past "settle", the settlement has updated the tenant's account row. Before
+    the close took the ledger lock up front, the approval then held that lock
+    in shared mode and waited for the row, while the close waited for the lock
+    at its snapshot: a deadlock. Past "lock" or "closing", the approval holds
+    FOR KEY SHARE on the row for its postings and waits for the ledger lock,
+    so the settlement must not lock the row FOR UPDATE.
     """
     corporation_id, tenant_id, period = build(app, bonus_only=bonus_only)
-    settled = threading.Event()
+    paused = threading.Event()
     go_on = threading.Event()
 
-    def pause_after_settle(step):
+    def pause_after_step(step):
         if step == paused_after:
-            settled.set()
+            paused.set()
             go_on.wait(WAIT_SECONDS)
 
     def close_side(side):
-        return run_close(app, corporation_id, period, after_step=pause_after_settle)
+        return run_close(app, corporation_id, period, after_step=pause_after_step)
 
     def approval_side(side):
         with app.app_context():
@@ -172,10 +178,10 @@ def test_approval_during_close_lands_next_month(
             finally:
                 db.session.remove()
 
-    closing = Side(close_side)
+    closing = TransactionThread(close_side)
     closing.start()
-    assert settled.wait(WAIT_SECONDS), closing.error
-    approving = Side(approval_side)
+    assert paused.wait(WAIT_SECONDS), closing.error
+    approving = TransactionThread(approval_side)
     approving.start()
     wait_until_blocked(approving)
     go_on.set()
@@ -227,10 +233,10 @@ def test_approval_sealed_before_close_is_settled(app, postgres_only):
     def close_side(side):
         return run_close(app, corporation_id, period)
 
-    approving = Side(approval_side)
+    approving = TransactionThread(approval_side)
     approving.start()
     assert sealed.wait(WAIT_SECONDS), approving.error
-    closing = Side(close_side)
+    closing = TransactionThread(close_side)
     closing.start()
     wait_until_close_blocked(closing)
     go_on.set()
@@ -249,7 +255,7 @@ def test_approval_sealed_before_close_is_settled(app, postgres_only):
     assert verify_ledger() == []
 
 
-def wait_until_close_blocked(side: Side) -> None:
+def wait_until_close_blocked(side: TransactionThread) -> None:
     """Wait until a connection of the test database waits for a lock."""
     deadline = time.monotonic() + WAIT_SECONDS
     with db.engine.connect().execution_options(
@@ -268,3 +274,93 @@ def wait_until_close_blocked(side: Side) -> None:
                 pytest.fail(f"close ended before it blocked: {side.error!r}")
             time.sleep(0.05)
     pytest.fail(f"close did not block on a lock within {WAIT_SECONDS} seconds")
+
+
+def build_payee_with_hold(app):
+    """A payee with 40 points in the closing month and a pending payout hold."""
+    period = Period.of(today()).previous()
+    corporation = create_corporation(code="payee")
+    create_rules(create_finance(corporation))
+    tenant = create_tenant(corporation)
+    choose_payout(tenant, period.starts_at - timedelta(days=40))
+    credit(corporation, tenant, 40, period.starts_at)
+    payable = ledger.tenant_account(
+        corporation.id, tenant.id, AccountKind.TENANT_PAYOUT
+    )
+    expense = ledger.corporation_account(corporation.id, AccountKind.REWARD_EXPENSE)
+    ledger.post_journal(
+        corporation.id,
+        kind=JournalKind.CORRECTION,
+        idempotency_key="payee-opening",
+        effective_date=period.first_day,
+        memo="payout owed from before",
+        source_type="test",
+        source_id=None,
+        lines=[
+            ledger.Line(expense, Side.DEBIT, 900),
+            ledger.Line(payable, Side.CREDIT, 900),
+        ],
+    )
+    hold = ledger.place_hold(
+        payable,
+        900,
+        idempotency_key="payee-batch",
+        memo="payout batch",
+        source_type="test",
+        source_id=None,
+    )
+    db.session.commit()
+    return corporation.id, tenant.id, hold.id, period
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="record_journal locks the payout account before its seal takes the "
+    "shared ledger lock, so the settlement waits for that row while the payout "
+    "waits for the close; record_journal must take the shared lock first",
+)
+def test_payout_during_close_not_deadlocked(app, postgres_only):
+    """A paid payout batch posts while the close holds the ledger lock."""
+    corporation_id, tenant_id, hold_id, period = build_payee_with_hold(app)
+    paused = threading.Event()
+    go_on = threading.Event()
+
+    def pause_after_closing(step):
+        if step == "closing":
+            paused.set()
+            go_on.wait(WAIT_SECONDS)
+
+    def close_side(side):
+        return run_close(app, corporation_id, period, after_step=pause_after_closing)
+
+    def payout_side(side):
+        with app.app_context():
+            try:
+                remember_backend(side)
+                clearing = ledger.corporation_account(
+                    corporation_id, AccountKind.PAYOUT_CLEARING
+                )
+                journal = ledger.post_hold(
+                    hold_id,
+                    effective_date=today(),
+                    counter_account=clearing,
+                    memo="payout batch paid",
+                )
+                db.session.commit()
+                return journal.id
+            finally:
+                db.session.remove()
+
+    closing = TransactionThread(close_side)
+    closing.start()
+    assert paused.wait(WAIT_SECONDS), closing.error
+    paying = TransactionThread(payout_side)
+    paying.start()
+    wait_until_blocked(paying)
+    go_on.set()
+    closing.join(WAIT_SECONDS)
+    paying.join(WAIT_SECONDS)
+
+    assert closing.error is None
+    assert paying.error is None
+    assert settlement_line(tenant_id, period).amount_cents == 400
