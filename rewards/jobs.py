@@ -18,7 +18,8 @@ from datetime import datetime
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
-from sqlalchemy import select, text
+from flask_babel import gettext as _
+from sqlalchemy import func, select, text
 
 from klusbank.db import utcnow
 from klusbank.errors import RuleViolation
@@ -30,7 +31,8 @@ from rewards.engine import queries
 from rewards.engine.models import CloseRun, PayoutMethod, SettlementLine
 from rewards.engine.services import settle_tenant
 from rewards.ledger import services as ledger
-from rewards.ledger.models import AccountKind, Journal, PeriodStatus
+from rewards.ledger.dialect import lock_ledger_for_close
+from rewards.ledger.models import AccountKind, Journal, LedgerPeriod, PeriodStatus
 
 logger = logging.getLogger(__name__)
 
@@ -188,12 +190,29 @@ def run_close(
 
 
 def lock_period(corporation_id: int, period: Period) -> None:
-    """Hold the close lock of a corporation and month until the transaction ends.
+    """Hold the close locks of a corporation and month until the transaction ends.
 
-    PostgreSQL takes a transaction-level advisory lock. SQLite has one writer
-    at a time, so the transaction starts with BEGIN IMMEDIATE, which takes the
-    write lock before anything is read. A transaction that has written already
-    holds that lock.
+    PostgreSQL takes two transaction-level advisory locks, in this order: the
+    lock of the corporation and month, which lets one close of a month run at
+    a time, then the corporation's ledger close lock in exclusive mode. The
+    ledger lock waits for postings being sealed to commit, so their points are
+    settled, and keeps new postings waiting until the close commits. Taking it
+    before the first settlement avoids a deadlock: a posting holds the ledger
+    lock in shared mode while its seal updates the tenant's cached balance,
+    and the settlements update those same account rows. If the close took the
+    ledger lock only at its snapshot, after locking account rows, each would
+    wait for the other.
+
+    NOTE: a posting that locks tenant account rows before its seal (a payout
+    that debits the payout account, or a journal over several tenant
+    accounts) can still deadlock with the close, because it holds the row and
+    waits for the ledger lock. ``record_journal`` has to take the shared
+    ledger lock before ``lock_tenant_accounts`` to rule that out; the xfail
+    test in tests/rewards/engine/test_close_postings.py shows the case.
+
+    SQLite has one writer at a time, so the transaction starts with BEGIN
+    IMMEDIATE, which takes the write lock before anything is read. A
+    transaction that has written already holds that lock.
     """
     connection = db.session.connection()
     dialect = connection.dialect.name
@@ -202,6 +221,7 @@ def lock_period(corporation_id: int, period: Period) -> None:
             text("SELECT pg_advisory_xact_lock(:key)"),
             {"key": _lock_key(corporation_id, period)},
         )
+        lock_ledger_for_close(db.session, corporation_id)
     elif dialect == "sqlite":
         driver_connection = connection.connection.driver_connection
         if not driver_connection.in_transaction:
@@ -216,24 +236,87 @@ def _lock_key(corporation_id: int, period: Period) -> int:
 def _check_can_close(corporation_id: int, period: Period) -> None:
     if utcnow() < period.ends_at:
         raise RuleViolation(
-            f"{period} has not ended yet; it can be closed from "
-            f"{period.next().first_day.isoformat()}.",
+            _(
+                "%(period)s has not ended yet; it can be closed from %(day)s.",
+                period=str(period),
+                day=period.next().first_day.isoformat(),
+            ),
             code="period_not_ended",
         )
-    earlier = db.session.scalars(
-        select(Journal.period)
-        .where(Journal.corporation_id == corporation_id, Journal.period < str(period))
-        .distinct()
-        .order_by(Journal.period)
+    problem = close_order_problem(corporation_id, period)
+    if problem is not None:
+        raise problem
+
+
+def close_order_problem(corporation_id: int, period: Period) -> RuleViolation | None:
+    """Return why months closing in order forbids closing ``period`` now, or None.
+
+    Months close in calendar order. Every month from the corporation's first
+    ledger month (its first journal, or the first month it closed) up to the
+    month before ``period`` must be closed. A month before a closed month is
+    never closed afterwards: the ledger already takes no entries dated in it.
+    """
+    name = str(period)
+    later_closed = db.session.scalar(
+        select(func.min(LedgerPeriod.period)).where(
+            LedgerPeriod.corporation_id == corporation_id,
+            LedgerPeriod.period > name,
+            LedgerPeriod.status == PeriodStatus.CLOSED,
+        )
     )
-    for name in earlier:
-        if ledger.period_status(corporation_id, Period.parse(name)) != (
-            PeriodStatus.CLOSED
-        ):
-            raise RuleViolation(
-                f"{name} is not closed yet; close it before {period}.",
+    if later_closed is not None:
+        return RuleViolation(
+            _(
+                "%(later)s is closed already and months close in order, so "
+                "%(period)s can no longer be closed; the ledger takes no entries "
+                "dated in it.",
+                later=later_closed,
+                period=name,
+            ),
+            code="later_period_closed",
+        )
+
+    first_month = first_ledger_month(corporation_id)
+    if first_month is None or first_month >= name:
+        return None
+    closed = set(
+        db.session.scalars(
+            select(LedgerPeriod.period).where(
+                LedgerPeriod.corporation_id == corporation_id,
+                LedgerPeriod.period >= first_month,
+                LedgerPeriod.period < name,
+                LedgerPeriod.status == PeriodStatus.CLOSED,
+            )
+        )
+    )
+    month = Period.parse(first_month)
+    while month < period:
+        if str(month) not in closed:
+            return RuleViolation(
+                _(
+                    "%(earlier)s is not closed yet and months close in order; "
+                    "close %(earlier)s before %(period)s.",
+                    earlier=str(month),
+                    period=name,
+                ),
                 code="earlier_period_open",
             )
+        month = month.next()
+    return None
+
+
+def first_ledger_month(corporation_id: int) -> str | None:
+    """Return the corporation's first month with a journal or a period row (YYYY-MM)."""
+    first_journal = db.session.scalar(
+        select(func.min(Journal.period)).where(Journal.corporation_id == corporation_id)
+    )
+    first_period = db.session.scalar(
+        select(func.min(LedgerPeriod.period)).where(
+            LedgerPeriod.corporation_id == corporation_id
+        )
+    )
+    months = [month for month in (first_journal, first_period) if month is not None]
+    return min(months) if months else None
 
 
 def _total(lines, column: str, method: PayoutMethod | None = None) -> int:
@@ -267,24 +350,70 @@ def _closed_result(corporation_id: int, period: Period) -> CloseResult:
     return CloseResult(corporation_id, period, True, 0, 0, 0, 0, 0, 0, "")
 
 
-def close_previous_month(app: Flask) -> dict[str, int]:
-    """Close last month for every corporation, each in its own transaction."""
-    with app.app_context():
-        corporations = list(
-            db.session.execute(select(Corporation.id, Corporation.code)).all()
+def months_to_close(corporation_id: int, through: Period) -> list[Period]:
+    """Return the months that must close, in order, to close ``through``.
+
+    These are the months after the latest closed one (from the first ledger
+    month when none is closed) up to ``through``. A closed ``through`` is
+    returned alone, so its close reports that it is already closed.
+    """
+    latest_closed = db.session.scalar(
+        select(func.max(LedgerPeriod.period)).where(
+            LedgerPeriod.corporation_id == corporation_id,
+            LedgerPeriod.status == PeriodStatus.CLOSED,
         )
-        db.session.remove()
+    )
+    if latest_closed is not None:
+        month = Period.parse(latest_closed).next()
+    else:
+        first_month = first_ledger_month(corporation_id)
+        month = Period.parse(first_month) if first_month else through
+    months = []
+    while month <= through:
+        months.append(month)
+        month = month.next()
+    return months or [through]
+
+
+def close_previous_month(app: Flask) -> dict[str, int]:
+    """Close last month for every corporation, with any missed month before it.
+
+    Each month is closed in its own transactions, oldest first. A failure stops
+    that corporation's catch-up, because later months cannot close before it,
+    and the other corporations still close. ``closed`` counts closed months.
+    """
     period = Period.of(utcnow().astimezone(AMSTERDAM).date()).previous()
+    with app.app_context():
+        corporations = [
+            (corporation_id, code, months_to_close(corporation_id, period))
+            for corporation_id, code in db.session.execute(
+                select(Corporation.id, Corporation.code)
+            ).all()
+        ]
+        db.session.remove()
     counts = {"closed": 0, "already_closed": 0, "failed": 0}
-    for corporation_id, code in corporations:
-        try:
-            result = run_close(app, corporation_id, period, trigger="scheduler")
-        except Exception:
-            # One corporation's failure must not keep the others from closing.
-            logger.exception("close of %s for %s failed", period, code)
-            counts["failed"] += 1
-            continue
-        counts["already_closed" if result.already_closed else "closed"] += 1
+    for corporation_id, code, months in corporations:
+        if len(months) > 1:
+            logger.warning(
+                "close of %s for %s: closing the missed months %s first",
+                period,
+                code,
+                ", ".join(str(month) for month in months[:-1]),
+            )
+        for month in months:
+            try:
+                result = run_close(app, corporation_id, month, trigger="scheduler")
+            except Exception:
+                # One corporation's failure must not keep the others from closing.
+                logger.exception(
+                    "close of %s for %s failed; later months of %s stay open",
+                    month,
+                    code,
+                    code,
+                )
+                counts["failed"] += 1
+                break
+            counts["already_closed" if result.already_closed else "closed"] += 1
     logger.info(
         "scheduled close of %s: %d closed, %d already closed, %d failed",
         period,

@@ -20,6 +20,7 @@ from wtforms.validators import (
     Optional,
 )
 
+from rewards.engine import limits
 from rewards.engine.models import PayoutMethod
 
 
@@ -50,49 +51,67 @@ class PayoutChoiceForm(FlaskForm):
     )
 
 
-def _cents(label):
-    return IntegerField(label, validators=[Optional(), NumberRange(min=0)])
+RANGE_MESSAGE = _l("Enter a whole number from %(min)d to %(max)d.")
+OPTIONAL_RANGE_MESSAGE = _l(
+    "Enter a whole number from %(min)d to %(max)d, or leave it empty."
+)
+
+
+def _bounded(label, name: str, **options) -> IntegerField:
+    """Return an integer field limited to the range of ``name`` in limits.RULE_RANGES."""
+    low, high = limits.RULE_RANGES[name]
+    if name in limits.OPTIONAL_RULE_FIELDS:
+        required, message = Optional(), OPTIONAL_RANGE_MESSAGE
+    else:
+        required, message = InputRequired(), RANGE_MESSAGE
+    return IntegerField(
+        label,
+        validators=[required, NumberRange(min=low, max=high, message=message)],
+        description=_l("Allowed: %(min)d to %(max)d.", min=low, max=high),
+        **options,
+    )
 
 
 class RuleVersionForm(FlaskForm):
-    effective_from = DateField(_l("In force from (first day of a month)"))
-    rent_credit_rate_cents = IntegerField(
-        _l("Rent credit: cents"), validators=[InputRequired(), NumberRange(min=1)]
+    effective_from = DateField(
+        _l("In force from (first day of a month)"), validators=[InputRequired()]
     )
-    rent_credit_rate_points = IntegerField(
-        _l("per number of points"),
-        default=1,
-        validators=[InputRequired(), NumberRange(min=1)],
+    rent_credit_rate_cents = _bounded(
+        _l("Rent credit: cents"), "rent_credit_rate_cents"
     )
-    payout_rate_cents = IntegerField(
-        _l("Payout: cents"), validators=[InputRequired(), NumberRange(min=1)]
+    rent_credit_rate_points = _bounded(
+        _l("per number of points"), "rent_credit_rate_points", default=1
     )
-    payout_rate_points = IntegerField(
-        _l("per number of points"),
-        default=1,
-        validators=[InputRequired(), NumberRange(min=1)],
+    payout_rate_cents = _bounded(_l("Payout: cents"), "payout_rate_cents")
+    payout_rate_points = _bounded(
+        _l("per number of points"), "payout_rate_points", default=1
     )
-    weekend_multiplier_permille = IntegerField(
+    weekend_multiplier_permille = _bounded(
         _l("Weekend multiplier (per mille, 1000 = x1)"),
+        "weekend_multiplier_permille",
         default=1000,
-        validators=[InputRequired(), NumberRange(min=1000, max=10000)],
     )
     category_multipliers = TextAreaField(
         _l("Category multipliers: one 'category code = per mille' a line"),
         validators=[Optional(), Length(max=4000)],
     )
-    rent_credit_cap_month_cents = _cents(_l("Rent credit cap per month (cents)"))
-    rent_credit_cap_year_cents = _cents(_l("Rent credit cap per year (cents)"))
-    payout_cap_month_cents = _cents(_l("Payout cap per month (cents)"))
-    payout_cap_year_cents = _cents(_l("Payout cap per year (cents)"))
-    minimum_payout_cents = IntegerField(
-        _l("Minimum payout (cents)"),
-        default=0,
-        validators=[InputRequired(), NumberRange(min=0)],
+    rent_credit_cap_month_cents = _bounded(
+        _l("Rent credit cap per month (cents)"), "rent_credit_cap_month_cents"
     )
-    expiry_months = IntegerField(
-        _l("Unsettled points expire after (months; empty: never)"),
-        validators=[Optional(), NumberRange(min=1, max=120)],
+    rent_credit_cap_year_cents = _bounded(
+        _l("Rent credit cap per year (cents)"), "rent_credit_cap_year_cents"
+    )
+    payout_cap_month_cents = _bounded(
+        _l("Payout cap per month (cents)"), "payout_cap_month_cents"
+    )
+    payout_cap_year_cents = _bounded(
+        _l("Payout cap per year (cents)"), "payout_cap_year_cents"
+    )
+    minimum_payout_cents = _bounded(
+        _l("Minimum payout (cents)"), "minimum_payout_cents", default=0
+    )
+    expiry_months = _bounded(
+        _l("Unsettled points expire after (months; empty: never)"), "expiry_months"
     )
     is_volunteer_allowance = BooleanField(
         _l("Payouts are a volunteer allowance paid by a tenants' association")

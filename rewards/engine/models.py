@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     Enum,
     ForeignKey,
@@ -21,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from klusbank.db import Base, utcnow
+from rewards.engine import limits
 
 
 class PayoutMethod(enum.StrEnum):
@@ -45,9 +47,10 @@ def _enum_column(enum_class: type[enum.Enum], length: int = 16) -> Enum:
 class RuleVersion(Base):
     """One version of a corporation's reward rules, in force from a month's first day.
 
-    Versions are never edited: finance adds a new one. The version in force for
-    a month is the one with the latest ``effective_from`` on or before the first
-    day of that month (the highest id wins a tie).
+    Versions are never edited: finance adds a new one, at most one per
+    corporation and month. The version in force for a month is the one with
+    the latest ``effective_from`` on or before the first day of that month.
+    The ranges of the numeric fields are in ``rewards.engine.limits``.
     """
 
     __tablename__ = "reward_rule_versions"
@@ -71,6 +74,13 @@ class RuleVersion(Base):
             "ix_reward_rule_versions_corporation_effective",
             "corporation_id",
             "effective_from",
+        ),
+        # One version per corporation and month, so the version in force is
+        # never a tie.
+        UniqueConstraint("corporation_id", "effective_from"),
+        *(
+            CheckConstraint(condition, name=name)
+            for name, condition in limits.rule_version_checks()
         ),
     )
 
@@ -127,6 +137,7 @@ class CategoryMultiplier(Base):
         CheckConstraint(
             "multiplier_permille >= 1000", name="category_multiplier_valid"
         ),
+        CheckConstraint(limits.category_multiplier_check(), name="multiplier_in_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -160,6 +171,10 @@ class VolunteerAllowanceLimit(Base):
             "hourly_21_plus_cents >= 0 AND hourly_under_21_cents >= 0 "
             "AND month_cents >= 0 AND year_cents >= 0",
             name="limits_not_negative",
+        ),
+        *(
+            CheckConstraint(condition, name=name)
+            for name, condition in limits.volunteer_limit_checks()
         ),
     )
 
@@ -281,29 +296,29 @@ class SettlementLine(Base):
     # The ledger journal that books this line; NULL when nothing moved.
     journal_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_journals.id"))
 
-    earned_points: Mapped[int] = mapped_column(default=0)
-    opening_points: Mapped[int] = mapped_column(default=0)
-    bonus_points: Mapped[int] = mapped_column(default=0)
-    available_points: Mapped[int] = mapped_column(default=0)
+    earned_points: Mapped[int] = mapped_column(BigInteger, default=0)
+    opening_points: Mapped[int] = mapped_column(BigInteger, default=0)
+    bonus_points: Mapped[int] = mapped_column(BigInteger, default=0)
+    available_points: Mapped[int] = mapped_column(BigInteger, default=0)
     rate_cents: Mapped[int] = mapped_column(default=0)
     rate_points: Mapped[int] = mapped_column(default=1)
     # Value of every whole conversion step of the available points, before caps.
-    uncapped_cents: Mapped[int] = mapped_column(default=0)
-    cap_month_cents: Mapped[int | None]
-    cap_year_cents: Mapped[int | None]
-    year_to_date_cents: Mapped[int] = mapped_column(default=0)
+    uncapped_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    cap_month_cents: Mapped[int | None] = mapped_column(BigInteger)
+    cap_year_cents: Mapped[int | None] = mapped_column(BigInteger)
+    year_to_date_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     # Which limit bound the amount: month_cap, year_cap, volunteer_hourly,
     # volunteer_month, volunteer_year; NULL when none did.
     limited_by: Mapped[str | None] = mapped_column(String(32))
-    capped_points: Mapped[int] = mapped_column(default=0)
-    minimum_payout_cents: Mapped[int] = mapped_column(default=0)
+    capped_points: Mapped[int] = mapped_column(BigInteger, default=0)
+    minimum_payout_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     is_below_minimum: Mapped[bool] = mapped_column(default=False)
     # Points too few for one more whole cent at the rate.
-    remainder_points: Mapped[int] = mapped_column(default=0)
-    converted_points: Mapped[int] = mapped_column(default=0)
-    amount_cents: Mapped[int] = mapped_column(default=0)
-    expired_points: Mapped[int] = mapped_column(default=0)
-    carried_points: Mapped[int] = mapped_column(default=0)
+    remainder_points: Mapped[int] = mapped_column(BigInteger, default=0)
+    converted_points: Mapped[int] = mapped_column(BigInteger, default=0)
+    amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    expired_points: Mapped[int] = mapped_column(BigInteger, default=0)
+    carried_points: Mapped[int] = mapped_column(BigInteger, default=0)
     volunteer_limits_year: Mapped[int | None]
     volunteer_minutes: Mapped[int | None]
     volunteer_hourly_cents: Mapped[int | None]
@@ -340,11 +355,11 @@ class CloseRun(Base):
     trigger: Mapped[str] = mapped_column(String(16))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     tenants_settled: Mapped[int] = mapped_column(default=0)
-    rent_credit_cents: Mapped[int] = mapped_column(default=0)
-    payout_cents: Mapped[int] = mapped_column(default=0)
-    converted_points: Mapped[int] = mapped_column(default=0)
-    expired_points: Mapped[int] = mapped_column(default=0)
-    carried_points: Mapped[int] = mapped_column(default=0)
+    rent_credit_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    payout_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    converted_points: Mapped[int] = mapped_column(BigInteger, default=0)
+    expired_points: Mapped[int] = mapped_column(BigInteger, default=0)
+    carried_points: Mapped[int] = mapped_column(BigInteger, default=0)
     checksum: Mapped[str] = mapped_column(String(64))
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime] = mapped_column(default=utcnow)

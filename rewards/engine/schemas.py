@@ -1,6 +1,9 @@
 """Marshmallow schemas of the rewards engine's JSON API."""
 
-from marshmallow import Schema, fields
+from marshmallow import RAISE, Schema, fields, validate
+
+from rewards.engine import limits
+from rewards.engine.settlement import PERMILLE
 
 
 class PayoutChoiceSchema(Schema):
@@ -56,3 +59,111 @@ class SettlementLineSchema(Schema):
 
 class SettlementListSchema(Schema):
     settlements = fields.List(fields.Nested(SettlementLineSchema))
+
+
+class StrictInteger(fields.Integer):
+    """A whole number that must arrive as a JSON number, never as a string or boolean."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def _ranged(name: str, **options) -> StrictInteger:
+    """Return an integer field limited to the range of ``name`` in limits.RULE_RANGES."""
+    low, high = limits.RULE_RANGES[name]
+    optional = name in limits.OPTIONAL_RULE_FIELDS
+    message = f"Enter a whole number from {low} to {high}" + (
+        ", or null." if optional else "."
+    )
+    return StrictInteger(
+        validate=validate.Range(low, high, error=message),
+        allow_none=optional,
+        metadata={
+            "description": f"{low} to {high}" + (", or null." if optional else ".")
+        },
+        **options,
+    )
+
+
+class RuleVersionCreateSchema(Schema):
+    """A new rule version; the ranges are those of ``rewards.engine.limits``."""
+
+    class Meta:
+        unknown = RAISE
+
+    effective_from = fields.Date(
+        required=True,
+        metadata={
+            "description": "First day of the first month the version applies to."
+        },
+    )
+    rent_credit_rate_cents = _ranged("rent_credit_rate_cents", required=True)
+    rent_credit_rate_points = _ranged("rent_credit_rate_points", load_default=1)
+    payout_rate_cents = _ranged("payout_rate_cents", required=True)
+    payout_rate_points = _ranged("payout_rate_points", load_default=1)
+    weekend_multiplier_permille = _ranged(
+        "weekend_multiplier_permille", load_default=PERMILLE
+    )
+    category_multipliers = fields.Dict(
+        keys=fields.String(
+            validate=validate.Length(1, limits.CATEGORY_CODE_MAX_LENGTH)
+        ),
+        values=StrictInteger(
+            validate=validate.Range(
+                limits.MIN_MULTIPLIER_PERMILLE,
+                limits.MAX_MULTIPLIER_PERMILLE,
+                error="Enter a multiplier from {min} to {max} per mille.",
+            )
+        ),
+        load_default=dict,
+        metadata={"description": "Per-mille multiplier per chore category code."},
+    )
+    rent_credit_cap_month_cents = _ranged(
+        "rent_credit_cap_month_cents", load_default=None
+    )
+    rent_credit_cap_year_cents = _ranged(
+        "rent_credit_cap_year_cents", load_default=None
+    )
+    payout_cap_month_cents = _ranged("payout_cap_month_cents", load_default=None)
+    payout_cap_year_cents = _ranged("payout_cap_year_cents", load_default=None)
+    minimum_payout_cents = _ranged("minimum_payout_cents", load_default=0)
+    expiry_months = _ranged("expiry_months", load_default=None)
+    is_volunteer_allowance = fields.Boolean(
+        load_default=False, truthy={True}, falsy={False}
+    )
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class RuleVersionSchema(Schema):
+    """A stored rule version."""
+
+    id = fields.Integer()
+    effective_from = fields.Date()
+    rent_credit_rate_cents = fields.Integer()
+    rent_credit_rate_points = fields.Integer()
+    payout_rate_cents = fields.Integer()
+    payout_rate_points = fields.Integer()
+    weekend_multiplier_permille = fields.Integer()
+    category_multipliers = fields.Function(
+        lambda version: {
+            multiplier.category_code: multiplier.multiplier_permille
+            for multiplier in version.category_multipliers
+        }
+    )
+    rent_credit_cap_month_cents = fields.Integer(allow_none=True)
+    rent_credit_cap_year_cents = fields.Integer(allow_none=True)
+    payout_cap_month_cents = fields.Integer(allow_none=True)
+    payout_cap_year_cents = fields.Integer(allow_none=True)
+    minimum_payout_cents = fields.Integer()
+    expiry_months = fields.Integer(allow_none=True)
+    is_volunteer_allowance = fields.Boolean()
+    note = fields.String()
+
+
+class RuleVersionListSchema(Schema):
+    rule_versions = fields.List(fields.Nested(RuleVersionSchema))

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from stdnum.exceptions import ValidationError as StdnumValidationError
 from stdnum.nl import bsn as bsn_number
 
@@ -33,6 +34,7 @@ from rewards.engine.models import (
     VolunteerAllowanceLimit,
 )
 from rewards.engine.settlement import PERMILLE
+from rewards.engine.validation import rule_errors, volunteer_limit_errors
 from rewards.ledger import services as ledger
 from rewards.ledger.models import (
     AccountKind,
@@ -44,11 +46,7 @@ from rewards.ledger.models import (
 
 logger = logging.getLogger(__name__)
 
-MAX_MULTIPLIER_PERMILLE = 10 * PERMILLE
-MAX_EXPIRY_MONTHS = 120
 ACCOUNT_HOLDER_MAX_LENGTH = 70
-MIN_LIMITS_YEAR = 2000
-MAX_LIMITS_YEAR = 2100
 
 
 def _require_finance(actor: User) -> None:
@@ -91,51 +89,23 @@ def create_rule_version(
     months keep the figures they were settled with.
     """
     _require_finance(actor)
-    errors: dict[str, list[str]] = {}
-
-    def check(condition: bool, name: str, message: str) -> None:
-        if not condition:
-            errors.setdefault(name, []).append(message)
-
-    check(
-        effective_from.day == 1,
-        "effective_from",
-        _("Choose the first day of a month."),
-    )
-    for name, value in (
-        ("rent_credit_rate_cents", rent_credit_rate_cents),
-        ("rent_credit_rate_points", rent_credit_rate_points),
-        ("payout_rate_cents", payout_rate_cents),
-        ("payout_rate_points", payout_rate_points),
-    ):
-        check(value >= 1, name, _("Enter a whole number of 1 or more."))
-    multipliers = dict(category_multipliers or {})
-    multipliers_ok = all(
-        PERMILLE <= value <= MAX_MULTIPLIER_PERMILLE for value in multipliers.values()
-    )
-    check(
-        PERMILLE <= weekend_multiplier_permille <= MAX_MULTIPLIER_PERMILLE,
-        "weekend_multiplier_permille",
-        _("Enter a multiplier from 1000 (x1) to 10000 (x10) per mille."),
-    )
-    check(
-        multipliers_ok and all(code.strip() for code in multipliers),
-        "category_multipliers",
-        _("Give each category code a multiplier from 1000 to 10000 per mille."),
-    )
-    for name, value in (
-        ("rent_credit_cap_month_cents", rent_credit_cap_month_cents),
-        ("rent_credit_cap_year_cents", rent_credit_cap_year_cents),
-        ("payout_cap_month_cents", payout_cap_month_cents),
-        ("payout_cap_year_cents", payout_cap_year_cents),
-        ("minimum_payout_cents", minimum_payout_cents),
-    ):
-        check(value is None or value >= 0, name, _("Enter 0 or more."))
-    check(
-        expiry_months is None or 1 <= expiry_months <= MAX_EXPIRY_MONTHS,
-        "expiry_months",
-        _("Enter a number of months from 1 to 120, or leave it empty."),
-    )
+    multipliers = {
+        code.strip(): value for code, value in (category_multipliers or {}).items()
+    }
+    values = {
+        "rent_credit_rate_cents": rent_credit_rate_cents,
+        "rent_credit_rate_points": rent_credit_rate_points,
+        "payout_rate_cents": payout_rate_cents,
+        "payout_rate_points": payout_rate_points,
+        "weekend_multiplier_permille": weekend_multiplier_permille,
+        "rent_credit_cap_month_cents": rent_credit_cap_month_cents,
+        "rent_credit_cap_year_cents": rent_credit_cap_year_cents,
+        "payout_cap_month_cents": payout_cap_month_cents,
+        "payout_cap_year_cents": payout_cap_year_cents,
+        "minimum_payout_cents": minimum_payout_cents,
+        "expiry_months": expiry_months,
+    }
+    errors = rule_errors(effective_from, values, multipliers)
     if errors:
         raise InvalidInput(_("Some fields are invalid."), errors=errors)
 
@@ -152,6 +122,9 @@ def create_rule_version(
             code="period_closed",
             errors={"effective_from": [_("This month is already closed.")]},
         )
+
+    if _rule_version_on(actor.corporation_id, effective_from) is not None:
+        raise _duplicate_rule_version(effective_from)
 
     version = RuleVersion(
         corporation_id=actor.corporation_id,
@@ -175,8 +148,16 @@ def create_rule_version(
             for code, value in sorted(multipliers.items())
         ],
     )
-    db.session.add(version)
-    db.session.flush()
+    try:
+        # A savepoint, so a concurrent version with the same date that committed
+        # first gives the rejection below and leaves the caller's session usable.
+        with db.session.begin_nested():
+            db.session.add(version)
+            db.session.flush()
+    except IntegrityError as error:
+        if _rule_version_on(actor.corporation_id, effective_from) is None:
+            raise
+        raise _duplicate_rule_version(effective_from) from error
     record_audit(
         "reward_rules.created",
         actor=actor,
@@ -191,6 +172,26 @@ def create_rule_version(
         actor.id,
     )
     return version
+
+
+def _rule_version_on(corporation_id: int, effective_from: date) -> int | None:
+    return db.session.scalar(
+        select(RuleVersion.id).where(
+            RuleVersion.corporation_id == corporation_id,
+            RuleVersion.effective_from == effective_from,
+        )
+    )
+
+
+def _duplicate_rule_version(effective_from: date) -> RuleViolation:
+    message = _(
+        "A rule version from %(day)s exists already; versions are never changed, "
+        "so choose another month.",
+        day=effective_from.isoformat(),
+    )
+    return RuleViolation(
+        message, code="rule_version_exists", errors={"effective_from": [message]}
+    )
 
 
 def add_volunteer_limits(
@@ -208,13 +209,7 @@ def add_volunteer_limits(
         "month_cents": month_cents,
         "year_cents": year_cents,
     }
-    errors = {
-        name: [_("Enter 0 or more cents.")]
-        for name, value in values.items()
-        if value < 0
-    }
-    if not MIN_LIMITS_YEAR <= year <= MAX_LIMITS_YEAR:
-        errors["year"] = [_("Enter a year from 2000 to 2100.")]
+    errors = volunteer_limit_errors({"year": year, **values})
     if errors:
         raise InvalidInput(_("Some fields are invalid."), errors=errors)
     if db.session.get(VolunteerAllowanceLimit, year) is not None:

@@ -29,7 +29,7 @@ from rewards.engine import queries, services
 from rewards.engine.forms import CloseForm, PayoutChoiceForm, RuleVersionForm
 from rewards.engine.models import PayoutMethod
 from rewards.engine.rules import rule_versions
-from rewards.jobs import close_period, prepare_close
+from rewards.jobs import close_order_problem, close_period, prepare_close
 from rewards.ledger import services as ledger
 from rewards.ledger.models import PeriodStatus
 
@@ -137,6 +137,9 @@ def close_preview():
         lines = queries.settlement_lines(corporation.id, period)
     else:
         try:
+            order_problem = close_order_problem(corporation.id, period)
+            if order_problem is not None:
+                raise order_problem
             plans = queries.preview_close(corporation.id, period)
         except RuleViolation as error:
             problem = error.message

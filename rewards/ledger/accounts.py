@@ -92,8 +92,12 @@ class LockedAmounts:
 def lock_tenant_accounts(account_ids: set[int]) -> dict[int, LockedAmounts]:
     """Lock tenant account rows in id order and return their current amounts.
 
-    ``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite lets one writer in at a time
-    and SQLAlchemy leaves the clause out there.
+    ``SELECT ... FOR NO KEY UPDATE`` on PostgreSQL; SQLite lets one writer in
+    at a time and SQLAlchemy leaves the clause out there. FOR NO KEY UPDATE
+    still serialises every change of the cached amounts, but unlike FOR UPDATE
+    it does not wait for the FOR KEY SHARE lock that inserting a posting takes
+    on its account. A posting waiting for the monthly close's ledger lock
+    holds that key-share lock, so FOR UPDATE here would deadlock the close.
     """
     if not account_ids:
         return {}
@@ -101,7 +105,7 @@ def lock_tenant_accounts(account_ids: set[int]) -> dict[int, LockedAmounts]:
         select(Account.id, Account.kind, Account.cached_balance, Account.held_amount)
         .where(Account.id.in_(sorted(account_ids)), Account.tenant_id.is_not(None))
         .order_by(Account.id)
-        .with_for_update()
+        .with_for_update(key_share=True)
     ).all()
     return {
         row.id: LockedAmounts(row.id, row.kind, row.cached_balance, row.held_amount)

@@ -126,6 +126,8 @@ EXPECTED: dict[str, dict[str, Case]] = {
                                    case(401, 200, 200, 404, 404, 404, 404, 404),
         "api_v1.rewards_engine_api.settlements":
                                    case(401, 200, 200, 404, 404, 404, 404, 404),
+        "api_v1.rewards_engine_api.list_rules":
+                                   case(401, 404, 404, 404, 404, 200, 200, 404),
         "api_v1.openapi":          case(200, 200, 200, 200, 200, 200, 200, 200),
         # Participation: tenants see chores of their clusters and their own
         # claims, staff see the claims of clusters they look after.
@@ -245,6 +247,8 @@ EXPECTED: dict[str, dict[str, Case]] = {
         "rewards_engine.rules":    case(302, 404, 404, 404, 404, 422, 422, 404),
         "rewards_engine.run_close":
                                    case(302, 404, 404, 404, 404, 302, 302, 404),
+        "api_v1.rewards_engine_api.create_rule":
+                                   case(401, 404, 404, 404, 404, 422, 422, 404),
         # Participation. Tenant A already has the claims, so her own
         # requests meet rules (409) rather than permissions.
         "participation.claim":     case(302, 409, 404, 404, 404, 404, 404, 404),

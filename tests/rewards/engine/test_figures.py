@@ -7,9 +7,11 @@ from sqlalchemy import select
 
 from klusbank.extensions import db
 from klusbank.timeutil import Period
-from rewards.engine import queries
-from rewards.engine.models import PayoutMethod, SettlementLine
+from participation.limits import MAX_REWARD_POINTS
+from rewards.engine import limits, queries
+from rewards.engine.models import CloseRun, PayoutMethod, SettlementLine
 from rewards.engine.rules import WorkDetails
+from rewards.ledger.models import Account, AccountKind
 from tests.factories import create_corporation, create_finance, create_tenant
 from tests.rewards.engine.helpers import (
     amsterdam,
@@ -289,3 +291,86 @@ def test_volunteer_year_limit_stops_payouts(app):
     assert november.amount_cents == 0
     assert november.limited_by == "volunteer_year"
     assert november.carried_points == 12_000
+
+
+def test_maximum_rules_fit_bigint_columns(app):
+    """Rules at every maximum and approvals at the most points close exactly.
+
+    Each approval is 10,000 points, x10 for the category and x10 for the
+    weekend, so 1,000,000 points worth 1,000,000,000 cents at the highest
+    rate. Three of them are past the 32-bit range of a PostgreSQL integer.
+    """
+    corporation, _, rules = setup_corporation(
+        rent_credit_rate_cents=limits.MAX_RATE_CENTS,
+        payout_rate_cents=limits.MAX_RATE_CENTS,
+        weekend_multiplier_permille=limits.MAX_MULTIPLIER_PERMILLE,
+        category_multipliers={"trappenhuis": limits.MAX_MULTIPLIER_PERMILLE},
+        minimum_payout_cents=limits.MAX_MINIMUM_PAYOUT_CENTS,
+        expiry_months=limits.MAX_EXPIRY_MONTHS,
+    )
+    renter = create_tenant(corporation)
+    payee = create_tenant(corporation)
+    choose_payout(payee, amsterdam(2026, 11, 1))
+    details = {}
+    for tenant in (renter, payee):
+        for day in (7, 14, 21):
+            # Saturdays in November 2026.
+            _, journal_id = credit(
+                corporation, tenant, MAX_REWARD_POINTS, amsterdam(2026, 11, day)
+            )
+            details[journal_id] = WorkDetails(
+                journal_id, "trappenhuis", date(2026, 11, day), 60
+            )
+    use_work_details(app, details)
+    db.session.commit()
+
+    result = close(app, corporation, Period(2026, 11))
+    renter_line = line_of(renter, Period(2026, 11))
+    payee_line = line_of(payee, Period(2026, 11))
+    run = db.session.scalar(select(CloseRun))
+
+    assert renter_line.earned_points == 30_000
+    assert renter_line.bonus_points == 2_970_000
+    assert renter_line.available_points == 3_000_000
+    assert renter_line.uncapped_cents == 3_000_000_000
+    assert renter_line.amount_cents == 3_000_000_000
+    assert renter_line.carried_points == 0
+    assert payee_line.amount_cents == 3_000_000_000
+    assert payee_line.rule_version_id == rules.id
+    assert result.rent_credit_cents == 3_000_000_000
+    assert result.payout_cents == 3_000_000_000
+    assert run.converted_points == 6_000_000
+    assert balance(corporation, renter, AccountKind.TENANT_RENT_CREDIT) == (
+        3_000_000_000
+    )
+    assert balance(corporation, payee, AccountKind.TENANT_PAYOUT) == 3_000_000_000
+    assert balance(corporation, renter, AccountKind.TENANT_POINTS) == 0
+
+
+def test_maximum_caps_bound_the_amount(app):
+    corporation, _, _ = setup_corporation(
+        rent_credit_rate_cents=limits.MAX_RATE_CENTS,
+        rent_credit_cap_month_cents=limits.MAX_CAP_MONTH_CENTS,
+        rent_credit_cap_year_cents=limits.MAX_CAP_YEAR_CENTS,
+    )
+    tenant = create_tenant(corporation)
+    credit(corporation, tenant, MAX_REWARD_POINTS, amsterdam(2026, 11, 4))
+    db.session.commit()
+
+    close(app, corporation, Period(2026, 11))
+    line = line_of(tenant, Period(2026, 11))
+
+    assert line.uncapped_cents == 10_000_000
+    assert line.amount_cents == limits.MAX_CAP_MONTH_CENTS
+    assert line.limited_by == "month_cap"
+    assert line.carried_points == MAX_REWARD_POINTS - 500
+
+
+def balance(corporation, tenant, kind: AccountKind) -> int:
+    return db.session.scalar(
+        select(Account.cached_balance).where(
+            Account.corporation_id == corporation.id,
+            Account.tenant_id == tenant.id,
+            Account.kind == kind,
+        )
+    )

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from rewards.engine import limits as rule_limits
 from rewards.engine.settlement import (
     Limit,
     Rate,
@@ -17,8 +18,11 @@ from rewards.engine.settlement import (
     multiplied_points,
 )
 
+# Every rate a rule version may hold.
 rates = st.builds(
-    Rate, cents=st.integers(min_value=1, max_value=500), points=st.integers(1, 500)
+    Rate,
+    cents=st.integers(rule_limits.MIN_RATE_CENTS, rule_limits.MAX_RATE_CENTS),
+    points=st.integers(rule_limits.MIN_RATE_POINTS, rule_limits.MAX_RATE_POINTS),
 )
 limits = st.lists(
     st.builds(
@@ -31,7 +35,7 @@ limits = st.lists(
 
 
 @given(
-    opening=st.integers(min_value=-1_000, max_value=1_000_000),
+    opening=st.integers(min_value=-1_000, max_value=10**12),
     bonus=st.integers(min_value=0, max_value=10_000),
     rate=rates,
     caps=limits,
