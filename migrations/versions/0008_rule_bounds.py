@@ -1,7 +1,7 @@
 """reward rule bounds: value ranges, one version per month, 64-bit settlement figures
 
-Revision ID: 0007_rule_bounds
-Revises: 0006_statements
+Revision ID: 0008_rule_bounds
+Revises: 0007_token_revocation
 
 PostgreSQL gets CHECK constraints. SQLite cannot add a CHECK to an existing
 table without copying it, and copying a table that other tables reference
