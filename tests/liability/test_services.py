@@ -58,7 +58,7 @@ def test_require_after_withdrawal_rejects(app, corporation, tenant):
         liability.require_current_acceptance(tenant, briefing.id)
 
     assert raised.value.code == "briefing_required"
-    assert "withdrew" in raised.value.message
+    assert "ingetrokken" in raised.value.message
 
 
 def test_require_after_material_version_rejects(app, corporation, tenant):
@@ -73,7 +73,7 @@ def test_require_after_material_version_rejects(app, corporation, tenant):
         liability.require_current_acceptance(tenant, briefing.id)
 
     assert raised.value.code == "briefing_required"
-    assert "changed" in raised.value.message
+    assert "is veranderd" in raised.value.message
 
 
 def test_material_version_before_effect_still_covered(app, corporation, tenant):

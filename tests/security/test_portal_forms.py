@@ -277,8 +277,7 @@ CASES = {
         409,
         None,
         None,
-        "This payout batch is already %(status)s.",
-        message_args={"status": "paid"},
+        "This payout batch is already marked paid.",
     ),
     "batch failed": FormCase(
         "finance_1",
@@ -287,8 +286,7 @@ CASES = {
         409,
         None,
         None,
-        "This payout batch is already %(status)s.",
-        message_args={"status": "paid"},
+        "This payout batch is already marked paid.",
     ),
     "payout account": FormCase(
         "finance_1",

@@ -53,7 +53,7 @@ def test_preview_shows_amounts_and_caps(app, client):
 
     assert "Renter Rent" in page
     assert "Payee Paid" in page
-    assert "monthly cap" in page
+    assert "maandgrens" in page
     assert db.session.scalar(select(func.count()).select_from(SettlementLine)) == 0
 
 
@@ -196,4 +196,4 @@ def test_cli_adds_volunteer_limits_once(app, runner):
     assert first.exit_code == 0, first.output
     assert db.session.get(VolunteerAllowanceLimit, 2026).hourly_21_plus_cents == 570
     assert second.exit_code == 1
-    assert "exist already" in second.output
+    assert "bestaan al" in second.output

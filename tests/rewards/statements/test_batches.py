@@ -108,7 +108,7 @@ def test_batch_holds_payouts(world):
 def test_second_live_batch_refused(world):
     batches.create_payout_batch(world.finance, world.corporation.id, MONTH)
 
-    with pytest.raises(RuleViolation, match="already has a payout batch"):
+    with pytest.raises(RuleViolation, match="heeft al een betaalbatch"):
         batches.create_payout_batch(world.finance, world.corporation.id, MONTH)
 
 
@@ -176,7 +176,7 @@ def test_batch_needs_payout_account(app):
 
     with (
         time_machine.travel(AFTER_CLOSE, tick=False),
-        pytest.raises(RuleViolation, match="payout account"),
+        pytest.raises(RuleViolation, match="waarvan de corporatie uitbetaalt"),
     ):
         batches.create_payout_batch(world.finance, world.corporation.id, MONTH)
 
@@ -226,7 +226,7 @@ def test_yearly_overview_after_year_ends(world):
 
 
 def test_yearly_overview_waits_for_year_end(world):
-    with pytest.raises(NotFound, match="after the year ends"):
+    with pytest.raises(NotFound, match="als het jaar voorbij is"):
         ensure_yearly_overview(world.corporation.id, world.payout_tenant.id, 2026)
 
 
