@@ -73,6 +73,15 @@ class StrictInteger(fields.Integer):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+class StrictBoolean(fields.Boolean):
+    """A boolean that must be JSON true or false, never 0, 1 or a string."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
 def _ranged(name: str, **options) -> StrictInteger:
     """Return an integer field limited to the range of ``name`` in limits.RULE_RANGES."""
     low, high = limits.RULE_RANGES[name]
@@ -133,9 +142,7 @@ class RuleVersionCreateSchema(Schema):
     payout_cap_year_cents = _ranged("payout_cap_year_cents", load_default=None)
     minimum_payout_cents = _ranged("minimum_payout_cents", load_default=0)
     expiry_months = _ranged("expiry_months", load_default=None)
-    is_volunteer_allowance = fields.Boolean(
-        load_default=False, truthy={True}, falsy={False}
-    )
+    is_volunteer_allowance = StrictBoolean(load_default=False)
     note = fields.String(load_default="", validate=validate.Length(max=2000))
 
 

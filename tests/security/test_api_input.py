@@ -72,6 +72,25 @@ def _empty_body(world: SecurityWorld) -> dict:
     return {}
 
 
+# Every field of a rule version, in a month far after the world's closes.
+RULE_VERSION_BODY = {
+    "effective_from": "2031-01-01",
+    "rent_credit_rate_cents": 12,
+    "rent_credit_rate_points": 1,
+    "payout_rate_cents": 25,
+    "payout_rate_points": 3,
+    "weekend_multiplier_permille": 1200,
+    "category_multipliers": {"tuin": 1500},
+    "rent_credit_cap_month_cents": 5000,
+    "rent_credit_cap_year_cents": 50000,
+    "payout_cap_month_cents": 5000,
+    "payout_cap_year_cents": 50000,
+    "minimum_payout_cents": 500,
+    "expiry_months": 12,
+    "is_volunteer_allowance": False,
+    "note": "Regels van 2031.",
+}
+
 # Keyed by "METHOD path" as in the OpenAPI document.
 WRITE_CASES: dict[str, WriteCase] = {
     "POST /api/v1/chores": WriteCase("caretaker_x", _no_params, _chore_body, 201),
@@ -110,6 +129,9 @@ WRITE_CASES: dict[str, WriteCase] = {
         lambda world: {"briefing_id": world.liability.briefing.id},
         _acceptance_body,
         201,
+    ),
+    "POST /api/v1/rewards/rules": WriteCase(
+        "finance_1", _no_params, lambda world: dict(RULE_VERSION_BODY), 201
     ),
     "POST /api/v1/briefings/{briefing_id}/withdrawal": WriteCase(
         "tenant_a",
