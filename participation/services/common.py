@@ -43,7 +43,7 @@ def lock_chore(chore_id: int) -> Chore | None:
     FOR UPDATE, so the transaction starts with ``BEGIN IMMEDIATE``, which takes
     the database's single write lock before the chore is read.
     """
-    _take_sqlite_write_lock()
+    _take_sqlite_write_lock(chore_id)
     query = (
         select(Chore)
         .where(Chore.id == chore_id)
@@ -53,14 +53,14 @@ def lock_chore(chore_id: int) -> Chore | None:
     return db.session.scalar(query)
 
 
-def _take_sqlite_write_lock() -> None:
+def _take_sqlite_write_lock(chore_id: int) -> None:
     """On SQLite, start the transaction with the write lock unless it holds it.
 
-    The sqlite3 driver starts a transaction only before the first INSERT,
-    UPDATE or DELETE, so a request that has only read is not in one yet.
-    A transaction that has written holds the write lock already. Waiting for
-    the lock ends after the driver's busy timeout (5 seconds by default) with
-    DatabaseBusy.
+    Python's sqlite3 module (3.11, default transaction control) starts a
+    transaction only before the first INSERT, UPDATE or DELETE, so a request
+    that has only read is not in one yet. A transaction that has written holds
+    the write lock already. Raise DatabaseBusy when the lock is still taken
+    after the driver's busy timeout (5 seconds by default).
     """
     connection = db.session.connection()
     if connection.dialect.name != "sqlite":
@@ -72,7 +72,10 @@ def _take_sqlite_write_lock() -> None:
     except OperationalError as error:
         if "database is locked" not in str(error.orig):
             raise
-        logger.warning("SQLite write lock not free within the busy timeout")
+        logger.warning(
+            "SQLite write lock for chore %s still taken after the busy timeout",
+            chore_id,
+        )
         raise DatabaseBusy(
             _("The database is busy with other changes. Try again in a moment.")
         ) from error

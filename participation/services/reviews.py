@@ -35,7 +35,7 @@ def approve_claim(
 
     ``expected_status`` is the status the reviewer was shown (submitted or
     awaiting second approval). If the claim has moved on since, nothing
-    changes: the claim is returned when the approval asked for has been given
+    changes: the claim is returned when the requested approval has been given
     by someone else, and RuleViolation is raised when it was rejected or
     closed. Without it the current status decides. Approving an approved claim
     changes nothing, so a retried or concurrent approval credits once.
@@ -107,7 +107,7 @@ def reject_claim(
 
 
 def _approval_given(expected: ClaimStatus, status: ClaimStatus) -> bool:
-    """Tell whether a claim in ``status`` has the approval asked for at ``expected``."""
+    """Tell whether a claim in ``status`` has the approval requested at ``expected``."""
     if expected is ClaimStatus.SUBMITTED:
         return status in (ClaimStatus.AWAITING_SECOND_APPROVAL, ClaimStatus.APPROVED)
     return expected is ClaimStatus.AWAITING_SECOND_APPROVAL and (
@@ -176,7 +176,8 @@ def _add_approval(
             db.session.add(approval)
     except IntegrityError:
         # Another reviewer's approval row came first. The claim lock makes this
-        # unreachable; the unique claim_id keeps it impossible without the lock.
+        # unreachable, and without the lock the unique claim_id still stops a
+        # second approval row.
         raise RuleViolation(
             _("Someone else reviewed this claim just now. Reload the page."),
             code="claim_changed",
