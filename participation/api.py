@@ -18,14 +18,16 @@ from klusbank.errors import InvalidInput
 from klusbank.extensions import db
 from klusbank.openapi import ErrorSchema, operation
 from participation import queries, services
-from participation.models import Claim
+from participation.models import Claim, ClaimStatus
 from participation.queries import ChoreFilter, ChoreListing
 from participation.schemas import (
+    ApproveSchema,
     ChoreCreateSchema,
     ChoreListSchema,
     ChoreQuerySchema,
     ChoreSchema,
     ClaimListSchema,
+    ClaimRequestSchema,
     ClaimSchema,
     EmptySchema,
     RejectSchema,
@@ -129,16 +131,17 @@ def get_chore(chore_id: int):
 @operation(
     summary="Claim a place on a chore",
     tags=TAGS,
-    request_schema=EmptySchema,
+    request_schema=ClaimRequestSchema,
     responses={201: ("The new claim.", ClaimSchema), 409: _RULE_RESPONSE},
 )
 def claim_chore(chore_id: int):
     """Claim a place; a missing briefing acceptance returns 409 with a link."""
-    load_json(EmptySchema())
+    data = load_json(ClaimRequestSchema())
     claim = services.claim_chore(
         current_user,
         chore_id,
         briefing_return_url=url_for("participation.chore", chore_id=chore_id),
+        terms_digest=data["terms_digest"],
     )
     db.session.commit()
     return _claim_response(claim), 201
@@ -246,16 +249,20 @@ def submit_claim(claim_id: int):
         "Points are credited at once, unless the chore's points are above the "
         "corporation's threshold (then a second approver is needed) or the "
         "chore shares one pot (then it is split when the last claim is "
-        "reviewed). Approving an approved claim changes nothing."
+        "reviewed). Approving an approved claim changes nothing, and so does "
+        "approving with an `expected_status` whose approval another reviewer "
+        "has given already."
     ),
     tags=TAGS,
-    request_schema=EmptySchema,
+    request_schema=ApproveSchema,
     responses={200: ("The approved claim.", ClaimSchema), 409: _RULE_RESPONSE},
 )
 def approve_claim(claim_id: int):
     """Approve a claim of the reviewer's clusters."""
-    load_json(EmptySchema())
-    claim = services.approve_claim(current_user, claim_id)
+    data = load_json(ApproveSchema())
+    claim = services.approve_claim(
+        current_user, claim_id, expected_status=_status(data["expected_status"])
+    )
     db.session.commit()
     return _claim_response(claim)
 
@@ -264,6 +271,7 @@ def approve_claim(claim_id: int):
 @roles_required(*REVIEWERS)
 @operation(
     summary="Reject submitted work with a reason",
+    description="Rejecting a rejected claim changes nothing.",
     tags=TAGS,
     request_schema=RejectSchema,
     responses={200: ("The rejected claim.", ClaimSchema), 409: _RULE_RESPONSE},
@@ -271,9 +279,18 @@ def approve_claim(claim_id: int):
 def reject_claim(claim_id: int):
     """Reject a claim of the reviewer's clusters; the tenant sees the reason."""
     data = load_json(RejectSchema())
-    claim = services.reject_claim(current_user, claim_id, data["reason"])
+    claim = services.reject_claim(
+        current_user,
+        claim_id,
+        data["reason"],
+        expected_status=_status(data["expected_status"]),
+    )
     db.session.commit()
     return _claim_response(claim)
+
+
+def _status(value: str | None) -> ClaimStatus | None:
+    return ClaimStatus(value) if value is not None else None
 
 
 def _submission() -> tuple[str | None, bytes | None, Decimal | None]:
@@ -327,6 +344,7 @@ def _chore_data(listing: ChoreListing) -> dict[str, Any]:
         "deadline_at": chore.deadline_at,
         "cancel_reason": chore.cancel_reason,
         "own_claim_id": listing.own_claim.id if listing.own_claim else None,
+        "terms_digest": chore.terms_digest,
     }
 
 

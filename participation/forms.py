@@ -9,6 +9,7 @@ from wtforms import (
     BooleanField,
     DateTimeLocalField,
     DecimalField,
+    HiddenField,
     IntegerField,
     RadioField,
     SelectField,
@@ -17,6 +18,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
+    AnyOf,
     DataRequired,
     InputRequired,
     Length,
@@ -26,10 +28,11 @@ from wtforms.validators import (
 
 from klusbank.timeutil import AMSTERDAM
 from participation import limits
-from participation.models import ProofKind, RewardMode
+from participation.models import AWAITING_REVIEW, ProofKind, RewardMode
 from participation.queries import ChoreSort
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
+REVIEWABLE_STATUSES = [status.value for status in AWAITING_REVIEW]
 
 
 def amsterdam_to_utc(local: datetime | None) -> datetime | None:
@@ -51,7 +54,13 @@ def _optional_int(value: str | int | None) -> int | None:
 
 
 class ActionForm(FlaskForm):
-    """A button that only needs the CSRF token: claim, withdraw, approve."""
+    """A button that only needs the CSRF token: withdraw."""
+
+
+class ClaimForm(FlaskForm):
+    """The claim button, with the digest of the terms the page showed."""
+
+    terms_digest = HiddenField(validators=[Optional(), Length(max=64)])
 
 
 class ReasonForm(FlaskForm):
@@ -62,6 +71,18 @@ class ReasonForm(FlaskForm):
             Length(min=limits.REASON_MIN_LENGTH, max=limits.REASON_MAX_LENGTH),
         ],
     )
+
+
+class ApproveForm(FlaskForm):
+    """The approve button, with the claim status the page showed."""
+
+    expected_status = HiddenField(validators=[Optional(), AnyOf(REVIEWABLE_STATUSES)])
+
+
+class RejectForm(ReasonForm):
+    """The rejection reason, with the claim status the page showed."""
+
+    expected_status = HiddenField(validators=[Optional(), AnyOf(REVIEWABLE_STATUSES)])
 
 
 class SubmitForm(FlaskForm):
@@ -103,6 +124,8 @@ class ChoreFilterForm(FlaskForm):
 
 
 class ChoreForm(FlaskForm):
+    # Set when the edit form is opened, and empty when a chore is posted.
+    terms_digest = HiddenField(validators=[Optional(), Length(max=64)])
     cluster_id = SelectField(_l("Cluster"), coerce=int, validators=[InputRequired()])
     category_id = SelectField(_l("Category"), coerce=int, validators=[InputRequired()])
     title = StringField(

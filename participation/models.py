@@ -7,7 +7,9 @@ place (withdrawn, rejected, expired, cancelled) have no slot, which frees it.
 """
 
 import enum
-from datetime import datetime
+import hashlib
+import json
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     CheckConstraint,
@@ -78,6 +80,8 @@ UNFINISHED = frozenset(
         ClaimStatus.AWAITING_SECOND_APPROVAL,
     }
 )
+# Claims in these states wait for a reviewer's decision.
+AWAITING_REVIEW = (ClaimStatus.SUBMITTED, ClaimStatus.AWAITING_SECOND_APPROVAL)
 _PLACE_HOLDING_SQL = ", ".join(f"'{status.value}'" for status in sorted(PLACE_HOLDING))
 
 
@@ -240,6 +244,33 @@ class Chore(Base):
     def is_cancelled(self) -> bool:
         return self.cancelled_at is not None
 
+    @property
+    def terms_digest(self) -> str:
+        """A digest of the terms a tenant claims under, from title to deadline.
+
+        Pages and the API show it with the chore. A claim or an edit that sends
+        it back is rejected when the terms have changed since.
+        """
+        terms = [
+            self.title,
+            self.description,
+            self.category_id,
+            self.reward_points,
+            RewardMode(self.reward_mode).value,
+            self.places,
+            ProofKind(self.proof).value,
+            *(
+                moment.astimezone(UTC).isoformat()
+                for moment in (
+                    self.claim_opens_at,
+                    self.claim_closes_at,
+                    self.deadline_at,
+                )
+            ),
+        ]
+        encoded = json.dumps(terms, ensure_ascii=False).encode()
+        return hashlib.sha256(encoded).hexdigest()[:16]
+
     def is_claimable_at(self, moment: datetime) -> bool:
         """Tell whether the claim window is open at a moment (ignoring places)."""
         return (
@@ -323,6 +354,12 @@ class Claim(Base):
     events: Mapped[list["ClaimEvent"]] = relationship(
         back_populates="claim", order_by="ClaimEvent.id"
     )
+
+    # Every UPDATE of a claim row carries ``WHERE status = <status as read>``,
+    # so a change based on a status another transaction has since changed
+    # updates no row and the flush raises StaleDataError. Services set the
+    # status themselves (no generated version values).
+    __mapper_args__ = {"version_id_col": status, "version_id_generator": False}
 
     @property
     def holds_place(self) -> bool:

@@ -17,7 +17,13 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from klusbank.errors import InvalidInput
 from participation import limits
-from participation.models import ClaimStatus, ProofKind, Recurrence, RewardMode
+from participation.models import (
+    AWAITING_REVIEW,
+    ClaimStatus,
+    ProofKind,
+    Recurrence,
+    RewardMode,
+)
 from participation.queries import ChoreSort, ChoreState
 
 MAX_ID = 2**31 - 1
@@ -193,6 +199,49 @@ class EmptySchema(StrictSchema):
     """A request body without fields (``{}`` or nothing)."""
 
 
+REVIEWABLE_STATUSES = [status.value for status in AWAITING_REVIEW]
+
+
+def _terms_digest_field() -> fields.String:
+    return fields.String(
+        load_default=None,
+        validate=validate.Length(1, 64),
+        metadata={
+            "description": (
+                "The chore's `terms_digest` as the client showed it. When given, "
+                "the claim is rejected with `chore_terms_changed` if the terms "
+                "changed since."
+            )
+        },
+    )
+
+
+def _expected_status_field() -> fields.String:
+    return fields.String(
+        load_default=None,
+        validate=validate.OneOf(REVIEWABLE_STATUSES),
+        metadata={
+            "description": (
+                "The claim's status as the reviewer saw it. When the claim has "
+                "moved on since, nothing changes: the claim is returned if the "
+                "requested outcome holds, and 409 is returned otherwise."
+            )
+        },
+    )
+
+
+class ClaimRequestSchema(StrictSchema):
+    """A claim of a place, optionally bound to the terms the client showed."""
+
+    terms_digest = _terms_digest_field()
+
+
+class ApproveSchema(StrictSchema):
+    """An approval, optionally bound to the status the reviewer saw."""
+
+    expected_status = _expected_status_field()
+
+
 class SubmitSchema(StrictSchema):
     """Submitted work as JSON; send multipart/form-data to include a photo."""
 
@@ -249,6 +298,7 @@ class RejectSchema(StrictSchema):
             min=limits.REASON_MIN_LENGTH, max=limits.REASON_MAX_LENGTH
         ),
     )
+    expected_status = _expected_status_field()
 
 
 # --- Output --------------------------------------------------------------
@@ -279,6 +329,9 @@ class ChoreSchema(Schema):
     deadline_at = fields.AwareDateTime()
     cancel_reason = fields.String(allow_none=True)
     own_claim_id = fields.Integer(allow_none=True)
+    terms_digest = fields.String(
+        metadata={"description": "Send it with a claim to claim these terms only."}
+    )
 
 
 class ChoreListSchema(Schema):

@@ -110,9 +110,25 @@ def post_chore(
 
 
 def update_chore(
-    actor: User, chore_id: int, terms: ChoreTerms, *, now: datetime | None = None
+    actor: User,
+    chore_id: int,
+    terms: ChoreTerms,
+    *,
+    terms_digest: str | None = None,
+    now: datetime | None = None,
 ) -> Chore:
-    """Change a chore's terms while no tenant has claimed it."""
+    """Change a chore's terms while no tenant has claimed it.
+
+    ``terms_digest`` is ``Chore.terms_digest`` as the edit form showed it; when
+    given, an edit of terms that someone else changed since is rejected.
+
+    The edit and ``claim_chore`` both take the chore's lock before they check,
+    so they run one after the other: an edit after a claim is rejected with
+    ``chore_claimed``, and a claim after an edit sees the new digest and is
+    rejected with ``chore_terms_changed``. A lock was chosen over a version
+    number in the UPDATE because the claim inserts a claim row and changes
+    nothing on the chore, so it has no UPDATE of its own to guard.
+    """
     now = moment(now)
     chore = _caretaker_chore(actor, chore_id)
     if chore.is_cancelled:
@@ -128,6 +144,14 @@ def update_chore(
                 "Cancel it with a reason and post a new one."
             ),
             code="chore_claimed",
+        )
+    if terms_digest is not None and terms_digest != chore.terms_digest:
+        raise RuleViolation(
+            _(
+                "Someone else changed this chore after you opened the form. "
+                "Open the form again to see the current terms."
+            ),
+            code="chore_changed",
         )
     terms = _checked_terms(actor, terms, now=now)
     _apply(chore, terms)

@@ -39,22 +39,33 @@ def claim_chore(
     chore_id: int,
     *,
     briefing_return_url: str | None = None,
+    terms_digest: str | None = None,
     now: datetime | None = None,
 ) -> Claim:
     """Claim a free place on a chore of one of the tenant's clusters.
 
     A missing briefing acceptance raises RuleViolation linking to the briefing
     page, which returns to ``briefing_return_url`` after acceptance.
+    ``terms_digest`` is ``Chore.terms_digest`` as the tenant was shown it; when
+    given, a claim of terms changed since is rejected.
 
-    The chore row is locked, so concurrent claims on PostgreSQL queue up.
-    Without that lock (SQLite) two claims may pick the same slot. The unique
-    slot constraint then fails the second insert, and the next free slot is
-    tried.
+    The chore is locked first (see ``lock_chore``), so concurrent claims and
+    edits of one chore queue up. Should two claims still pick the same slot,
+    the unique slot constraint fails the second insert, and the next free slot
+    is tried.
     """
     now = moment(now)
     chore = lock_chore(chore_id)
     _check_tenant_may_claim(tenant, chore, now)
     _check_claim_window(chore, now)
+    if terms_digest is not None and terms_digest != chore.terms_digest:
+        raise RuleViolation(
+            _(
+                "The terms of this chore changed after you opened it. "
+                "Check the new terms and claim again."
+            ),
+            code="chore_terms_changed",
+        )
 
     holding = _place_holding_claims(chore)
     if any(claim.tenant_id == tenant.id for claim in holding):

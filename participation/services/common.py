@@ -1,16 +1,27 @@
 """Helpers the participation services share: loading with locks and recording history."""
 
+import logging
 from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 
 from klusbank.accounts.models import User
 from klusbank.db import utcnow
-from klusbank.errors import InvalidInput, NotFound
+from klusbank.errors import InvalidInput, KlusbankError, NotFound, RuleViolation
 from klusbank.extensions import db
 from participation import limits
 from participation.models import Chore, Claim, ClaimEvent, ClaimStatus
+
+logger = logging.getLogger(__name__)
+
+
+class DatabaseBusy(KlusbankError):
+    """The database's write lock did not come free in time; the client may retry."""
+
+    status_code = 503
 
 
 def moment(now: datetime | None) -> datetime:
@@ -23,12 +34,16 @@ def moment(now: datetime | None) -> datetime:
 
 
 def lock_chore(chore_id: int) -> Chore | None:
-    """Load a chore and lock its row until the transaction ends (PostgreSQL).
+    """Load a chore and hold its lock until the transaction ends.
 
-    Every change to a chore or its claims takes this lock first, so claims,
-    approvals and the pot of one chore change one transaction at a time.
-    SQLite ignores FOR UPDATE but lets only one transaction write at a time.
+    Every change to a chore or its claims takes this lock before it checks
+    anything, so claims, edits, reviews and the pot of one chore change one
+    transaction at a time, and each sees what the one before it committed.
+    PostgreSQL locks the chore row (``SELECT ... FOR UPDATE``). SQLite ignores
+    FOR UPDATE, so the transaction starts with ``BEGIN IMMEDIATE``, which takes
+    the database's single write lock before the chore is read.
     """
+    _take_sqlite_write_lock(chore_id)
     query = (
         select(Chore)
         .where(Chore.id == chore_id)
@@ -36,6 +51,34 @@ def lock_chore(chore_id: int) -> Chore | None:
         .execution_options(populate_existing=True)
     )
     return db.session.scalar(query)
+
+
+def _take_sqlite_write_lock(chore_id: int) -> None:
+    """On SQLite, start the transaction with the write lock unless it holds it.
+
+    Python's sqlite3 module (3.11, default transaction control) starts a
+    transaction only before the first INSERT, UPDATE or DELETE, so a request
+    that has only read is not in one yet. A transaction that has written holds
+    the write lock already. Raise DatabaseBusy when the lock is still taken
+    after the driver's busy timeout (5 seconds by default).
+    """
+    connection = db.session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    if connection.connection.driver_connection.in_transaction:
+        return
+    try:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    except OperationalError as error:
+        if "database is locked" not in str(error.orig):
+            raise
+        logger.warning(
+            "SQLite write lock for chore %s still taken after the busy timeout",
+            chore_id,
+        )
+        raise DatabaseBusy(
+            _("The database is busy with other changes. Try again in a moment.")
+        ) from error
 
 
 def lock_claim(claim_id: int) -> Claim | None:
@@ -61,7 +104,14 @@ def change_status(
     at: datetime,
     reason: str | None = None,
 ) -> ClaimEvent:
-    """Move a claim to a new status, free its place if it ends, and record the event."""
+    """Move a claim to a new status, free its place if it ends, and record the event.
+
+    The UPDATE only matches the row while its status is still the one this
+    session read (see ``Claim.__mapper_args__``). If another transaction
+    changed it first, nothing is written and RuleViolation ``claim_changed``
+    is raised. The services lock the claim before they read it, so this
+    happens only to a caller that did not.
+    """
     event = ClaimEvent(
         claim_id=claim.id,
         actor_id=actor.id if actor else None,
@@ -70,11 +120,24 @@ def change_status(
         to_status=to_status,
         reason=reason,
     )
-    claim.status = to_status
-    claim.updated_at = at
-    if not claim.holds_place:
-        claim.slot = None
-    db.session.add(event)
+    try:
+        with db.session.begin_nested():
+            claim.status = to_status
+            claim.updated_at = at
+            if not claim.holds_place:
+                claim.slot = None
+            db.session.add(event)
+    except StaleDataError:
+        logger.warning(
+            "claim %s changed concurrently; %s -> %s not recorded",
+            claim.id,
+            event.from_status,
+            to_status,
+        )
+        raise RuleViolation(
+            _("Someone else changed this claim just now. Reload the page."),
+            code="claim_changed",
+        )
     return event
 
 

@@ -25,48 +25,94 @@ logger = logging.getLogger(__name__)
 
 
 def approve_claim(
-    reviewer: User, claim_id: int, *, now: datetime | None = None
+    reviewer: User,
+    claim_id: int,
+    *,
+    expected_status: ClaimStatus | None = None,
+    now: datetime | None = None,
 ) -> Claim:
     """Approve submitted work and credit its points, or give the second approval.
 
-    Approving a claim that is already approved changes nothing, so a retried
-    or concurrent approval credits the tenant once.
+    ``expected_status`` is the status the reviewer was shown (submitted or
+    awaiting second approval). If the claim has moved on since, nothing
+    changes: the claim is returned when the requested approval has been given
+    by someone else, and RuleViolation is raised when it was rejected or
+    closed. Without it the current status decides. Approving an approved claim
+    changes nothing, so a retried or concurrent approval credits once.
     """
     now = moment(now)
     claim = _reviewable_claim(reviewer, claim_id)
-    if claim.status is ClaimStatus.APPROVED:
+    status = claim.status
+    if expected_status is not None and status is not expected_status:
+        if _approval_given(expected_status, status):
+            logger.info(
+                "claim %s already %s; approval by user %s changed nothing",
+                claim.id,
+                status.value,
+                reviewer.id,
+            )
+            return claim
+        raise _not_reviewable(claim)
+    if status is ClaimStatus.APPROVED:
         logger.info(
             "claim %s already approved; user %s changed nothing", claim.id, reviewer.id
         )
         return claim
-    if claim.status is ClaimStatus.SUBMITTED:
+    if status is ClaimStatus.SUBMITTED:
         _approve_first(reviewer, claim, now)
-    elif claim.status is ClaimStatus.AWAITING_SECOND_APPROVAL:
+    elif status is ClaimStatus.AWAITING_SECOND_APPROVAL:
         _approve_second(reviewer, claim, now)
     else:
-        raise _not_reviewable()
+        raise _not_reviewable(claim)
     return claim
 
 
 def reject_claim(
-    reviewer: User, claim_id: int, reason: str, *, now: datetime | None = None
+    reviewer: User,
+    claim_id: int,
+    reason: str,
+    *,
+    expected_status: ClaimStatus | None = None,
+    now: datetime | None = None,
 ) -> Claim:
-    """Reject submitted work with a reason shown to the tenant, and free the place."""
+    """Reject submitted work with a reason shown to the tenant, and free the place.
+
+    Rejecting a rejected claim changes nothing and returns it. With
+    ``expected_status`` (the status the reviewer was shown), a claim that was
+    approved since is not rejected.
+    """
     now = moment(now)
     claim = _reviewable_claim(reviewer, claim_id)
     reason = clean_reason(reason)
-    if claim.status is ClaimStatus.SUBMITTED:
+    status = claim.status
+    if status is ClaimStatus.REJECTED:
+        logger.info(
+            "claim %s already rejected; user %s changed nothing", claim.id, reviewer.id
+        )
+        return claim
+    if expected_status is not None and status is not expected_status:
+        raise _not_reviewable(claim)
+    if status is ClaimStatus.SUBMITTED:
         _require_caretaker(reviewer, claim.chore)
-    elif claim.status is ClaimStatus.AWAITING_SECOND_APPROVAL:
+    elif status is ClaimStatus.AWAITING_SECOND_APPROVAL:
         _require_second_approver_role(reviewer, claim.chore)
     else:
-        raise _not_reviewable()
+        raise _not_reviewable(claim)
     claim.rejection_reason = reason
     change_status(claim, ClaimStatus.REJECTED, actor=reviewer, at=now, reason=reason)
     db.session.flush()
     share_pot_when_complete(claim.chore, now=now)
     logger.info("claim %s rejected by user %s", claim.id, reviewer.id)
     return claim
+
+
+def _approval_given(expected: ClaimStatus, status: ClaimStatus) -> bool:
+    """Tell whether a claim in ``status`` has the approval requested at ``expected``."""
+    if expected is ClaimStatus.SUBMITTED:
+        return status in (ClaimStatus.AWAITING_SECOND_APPROVAL, ClaimStatus.APPROVED)
+    return expected is ClaimStatus.AWAITING_SECOND_APPROVAL and (
+        status is ClaimStatus.APPROVED
+    )
 
 
 def points_at_stake(chore: Chore) -> int:
@@ -129,10 +175,12 @@ def _add_approval(
         with db.session.begin_nested():
             db.session.add(approval)
     except IntegrityError:
-        # Only reachable without the row lock (SQLite): another reviewer won.
+        # Another reviewer's approval row came first. The claim lock makes this
+        # unreachable, and without the lock the unique claim_id still stops a
+        # second approval row.
         raise RuleViolation(
             _("Someone else reviewed this claim just now. Reload the page."),
-            code="claim_reviewed_concurrently",
+            code="claim_changed",
         )
     claim.approval = approval
 
@@ -178,7 +226,26 @@ def _require_second_approver_role(reviewer: User, chore: Chore) -> None:
     _require_caretaker(reviewer, chore)
 
 
-def _not_reviewable() -> RuleViolation:
+def _not_reviewable(claim: Claim) -> RuleViolation:
+    """Return the error for a review of a claim in a status that allows none."""
+    if claim.status is ClaimStatus.APPROVED:
+        return RuleViolation(
+            _("This claim is already approved, so it can no longer be rejected."),
+            code="claim_already_approved",
+        )
+    if claim.status is ClaimStatus.REJECTED:
+        return RuleViolation(
+            _("This claim is already rejected, so it can no longer be approved."),
+            code="claim_already_rejected",
+        )
+    if claim.status is ClaimStatus.AWAITING_SECOND_APPROVAL:
+        return RuleViolation(
+            _(
+                "Someone approved this claim just now, and it waits for a second "
+                "approver. Reload the page to review it again."
+            ),
+            code="claim_changed",
+        )
     return RuleViolation(
         _("Only submitted work can be approved or rejected."),
         code="claim_not_reviewable",

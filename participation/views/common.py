@@ -36,6 +36,19 @@ def send_claim_photo(claim: Claim):
     return response
 
 
+def attach_field_errors(form, error: InvalidInput) -> bool:
+    """Show a service's InvalidInput next to the form's fields, so it can re-render.
+
+    Return False and leave the form alone when a message names no field of
+    the form, so the caller lets the error page show it.
+    """
+    if not error.errors or any(name not in form for name in error.errors):
+        return False
+    for name, messages in error.errors.items():
+        form[name].errors = [*form[name].errors, *messages]
+    return True
+
+
 def require_valid(form) -> None:
     """Raise InvalidInput with the form's field errors unless it validates."""
     if not form.validate_on_submit():

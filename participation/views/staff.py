@@ -10,13 +10,15 @@ from wtforms.fields.choices import SelectChoice
 from klusbank.accounts.access import caretaker_cluster_ids, roles_required
 from klusbank.accounts.models import Role
 from klusbank.db import utcnow
+from klusbank.errors import InvalidInput
 from klusbank.extensions import db
 from klusbank.housing.models import Cluster
 from participation import queries, services
 from participation.forms import (
-    ActionForm,
+    ApproveForm,
     ChoreForm,
     ReasonForm,
+    RejectForm,
     amsterdam_to_utc,
     utc_to_amsterdam,
 )
@@ -30,6 +32,7 @@ from participation.models import (
 from participation.views.common import (
     REVIEWERS,
     STAFF,
+    attach_field_errors,
     bp,
     locale,
     require_valid,
@@ -65,13 +68,19 @@ def post_chore():
             "participation/chore_form.html", form=form, chore=None
         ), status
     recurrence = Recurrence(form.recurrence.data) if form.recurrence.data else None
-    posted = services.post_chore(
-        current_user,
-        form.cluster_id.data,
-        _terms(form),
-        recurrence=recurrence,
-        occurrences=form.occurrences.data or 1,
-    )
+    try:
+        posted = services.post_chore(
+            current_user,
+            form.cluster_id.data,
+            _terms(form),
+            recurrence=recurrence,
+            occurrences=form.occurrences.data or 1,
+        )
+    except InvalidInput as error:
+        if not attach_field_errors(form, error):
+            raise
+        db.session.rollback()
+        return _chore_form_page(form, None), 422
     db.session.commit()
     flash(
         _("%(count)d chore(s) posted.", count=len(posted)),
@@ -84,6 +93,10 @@ def post_chore():
 @roles_required(*STAFF)
 def staff_chore(chore_id: int):
     """Show a chore with its claims, for the staff of its cluster."""
+    return _staff_chore_page(chore_id, ReasonForm())
+
+
+def _staff_chore_page(chore_id: int, cancel_form: ReasonForm) -> str:
     found = queries.chore_for_staff(current_user, chore_id)
     return render_template(
         "participation/staff_chore.html",
@@ -91,7 +104,7 @@ def staff_chore(chore_id: int):
         listing=queries.listing_for(found),
         claims=queries.claims_of_chore(found),
         may_manage=queries.may_manage_chore(current_user, found),
-        cancel_form=ReasonForm(),
+        cancel_form=cancel_form,
         locale=locale(),
     )
 
@@ -110,7 +123,18 @@ def edit_chore(chore_id: int):
         return render_template(
             "participation/chore_form.html", form=form, chore=found
         ), status
-    services.update_chore(current_user, found.id, _terms(form))
+    try:
+        services.update_chore(
+            current_user,
+            found.id,
+            _terms(form),
+            terms_digest=form.terms_digest.data or None,
+        )
+    except InvalidInput as error:
+        if not attach_field_errors(form, error):
+            raise
+        db.session.rollback()
+        return _chore_form_page(form, found), 422
     db.session.commit()
     flash(_("The chore is changed."), "success")
     return redirect(url_for("participation.staff_chore", chore_id=found.id))
@@ -121,7 +145,8 @@ def edit_chore(chore_id: int):
 def cancel_chore(chore_id: int):
     """Cancel a chore with a reason its claimants see."""
     form = ReasonForm()
-    require_valid(form)
+    if not form.validate_on_submit():
+        return _staff_chore_page(chore_id, form), 422
     services.cancel_chore(current_user, chore_id, form.reason.data)
     db.session.commit()
     flash(_("The chore is cancelled."), "info")
@@ -143,15 +168,21 @@ def review_queue():
 @roles_required(*STAFF)
 def review_claim(claim_id: int):
     """Show a claim to staff: the work, the photo, the briefing evidence, the history."""
+    return _review_page(claim_id, None)
+
+
+def _review_page(claim_id: int, reject_form: RejectForm | None) -> str:
+    """Render a claim's review page, with ``reject_form`` to show a rejected input."""
     found = queries.claim_for_staff(current_user, claim_id)
+    shown = found.status.value
     return render_template(
         "participation/review_claim.html",
         claim=found,
         chore=found.chore,
         events=queries.timeline(found),
         evidence=queries.acceptance_evidence(found),
-        action_form=ActionForm(),
-        reject_form=ReasonForm(),
+        action_form=ApproveForm(formdata=None, expected_status=shown),
+        reject_form=reject_form or RejectForm(formdata=None, expected_status=shown),
         locale=locale(),
     )
 
@@ -160,8 +191,11 @@ def review_claim(claim_id: int):
 @roles_required(*REVIEWERS)
 def approve(claim_id: int):
     """Approve submitted work, or give the second approval."""
-    require_valid(ActionForm())
-    approved = services.approve_claim(current_user, claim_id)
+    form = ApproveForm()
+    require_valid(form)
+    approved = services.approve_claim(
+        current_user, claim_id, expected_status=_status(form.expected_status.data)
+    )
     db.session.commit()
     if approved.status is ClaimStatus.AWAITING_SECOND_APPROVAL:
         flash(
@@ -177,12 +211,26 @@ def approve(claim_id: int):
 @roles_required(*REVIEWERS)
 def reject(claim_id: int):
     """Reject submitted work with a reason the tenant sees."""
-    form = ReasonForm()
-    require_valid(form)
-    services.reject_claim(current_user, claim_id, form.reason.data)
+    form = RejectForm()
+    if not form.validate_on_submit():
+        return _review_page(claim_id, form), 422
+    services.reject_claim(
+        current_user,
+        claim_id,
+        form.reason.data,
+        expected_status=_status(form.expected_status.data),
+    )
     db.session.commit()
     flash(_("The work is rejected; the tenant sees your reason."), "info")
     return redirect(url_for("participation.review_queue"))
+
+
+def _chore_form_page(form: ChoreForm, chore: Chore | None) -> str:
+    return render_template("participation/chore_form.html", form=form, chore=chore)
+
+
+def _status(value: str | None) -> ClaimStatus | None:
+    return ClaimStatus(value) if value else None
 
 
 def _chore_form(obj: Chore | None = None) -> ChoreForm:
@@ -223,6 +271,7 @@ def _prefill_existing(form: ChoreForm, chore: Chore) -> None:
     form.deadline_at.data = utc_to_amsterdam(chore.deadline_at)
     form.reward_mode.data = chore.reward_mode.value
     form.proof.data = chore.proof.value
+    form.terms_digest.data = chore.terms_digest
 
 
 def _terms(form: ChoreForm) -> services.ChoreTerms:

@@ -8,13 +8,20 @@ from wtforms.fields.choices import SelectChoice
 
 from klusbank.accounts.access import roles_required, tenant_cluster_ids
 from klusbank.accounts.models import Role
+from klusbank.errors import InvalidInput, RuleViolation
 from klusbank.extensions import db
 from klusbank.housing.models import Cluster
 from participation import queries, services
-from participation.forms import ActionForm, ChoreFilterForm, SubmitForm
+from participation.forms import ActionForm, ChoreFilterForm, ClaimForm, SubmitForm
 from participation.models import UNFINISHED
 from participation.queries import ChoreFilter, ChoreSort
-from participation.views.common import bp, locale, require_valid, send_claim_photo
+from participation.views.common import (
+    attach_field_errors,
+    bp,
+    locale,
+    require_valid,
+    send_claim_photo,
+)
 
 
 @bp.get("/chores")
@@ -53,13 +60,18 @@ def chores():
 @roles_required(Role.TENANT)
 def chore(chore_id: int):
     """Show one chore with its terms and the tenant's own claim, if any."""
+    return _chore_page(chore_id)
+
+
+def _chore_page(chore_id: int, refusal: RuleViolation | None = None) -> str:
     found = queries.chore_for_tenant(current_user, chore_id)
     listing = queries.listing_for(found, viewer=current_user)
     return render_template(
         "participation/chore.html",
         listing=listing,
         chore=found,
-        form=ActionForm(),
+        form=ClaimForm(formdata=None, terms_digest=found.terms_digest),
+        refusal=refusal,
         locale=locale(),
     )
 
@@ -68,12 +80,21 @@ def chore(chore_id: int):
 @roles_required(Role.TENANT)
 def claim(chore_id: int):
     """Claim a place on a chore and show the claim."""
-    require_valid(ActionForm())
-    created = services.claim_chore(
-        current_user,
-        chore_id,
-        briefing_return_url=url_for("participation.chore", chore_id=chore_id),
-    )
+    form = ClaimForm()
+    require_valid(form)
+    try:
+        created = services.claim_chore(
+            current_user,
+            chore_id,
+            briefing_return_url=url_for("participation.chore", chore_id=chore_id),
+            terms_digest=form.terms_digest.data or None,
+        )
+    except RuleViolation as refusal:
+        if refusal.code != "chore_terms_changed":
+            raise
+        # Show the new terms beside the message, so the tenant can claim them.
+        db.session.rollback()
+        return _chore_page(chore_id, refusal), 409
     db.session.commit()
     flash(_("You claimed a place. Submit your work before the deadline."), "success")
     return redirect(url_for("participation.my_claim", claim_id=created.id))
@@ -98,13 +119,17 @@ def my_claims():
 @roles_required(Role.TENANT)
 def my_claim(claim_id: int):
     """Show one of the tenant's claims with the submit form and its timeline."""
+    return _claim_page(claim_id, SubmitForm())
+
+
+def _claim_page(claim_id: int, submit_form: SubmitForm) -> str:
     found = queries.claim_for_tenant(current_user, claim_id)
     return render_template(
         "participation/my_claim.html",
         claim=found,
         chore=found.chore,
         events=queries.timeline(found),
-        submit_form=SubmitForm(),
+        submit_form=submit_form,
         action_form=ActionForm(),
         locale=locale(),
     )
@@ -115,16 +140,23 @@ def my_claim(claim_id: int):
 def submit(claim_id: int):
     """Submit the work of a claim with a note, a photo and hours."""
     form = SubmitForm()
-    require_valid(form)
+    if not form.validate_on_submit():
+        return _claim_page(claim_id, form), 422
     upload = form.photo.data
     photo = upload.read() if upload else None
-    services.submit_claim(
-        current_user,
-        claim_id,
-        note=form.note.data,
-        photo=photo or None,
-        hours_spent=form.hours_spent.data,
-    )
+    try:
+        services.submit_claim(
+            current_user,
+            claim_id,
+            note=form.note.data,
+            photo=photo or None,
+            hours_spent=form.hours_spent.data,
+        )
+    except InvalidInput as error:
+        if not attach_field_errors(form, error):
+            raise
+        db.session.rollback()
+        return _claim_page(claim_id, form), 422
     db.session.commit()
     flash(_("Your work is submitted. A caretaker will review it."), "success")
     return redirect(url_for("participation.my_claim", claim_id=claim_id))

@@ -3,6 +3,7 @@
 import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from html.parser import HTMLParser
 
 from PIL import Image
 from sqlalchemy import func, select
@@ -155,3 +156,21 @@ def use_token(client, user: User) -> ApiToken:
     db.session.commit()
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {plain}"
     return token
+
+
+class _HiddenInputs(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, str] = {}
+
+    def handle_starttag(self, tag, attrs) -> None:
+        fields = dict(attrs)
+        if tag == "input" and fields.get("type") == "hidden" and fields.get("name"):
+            self.values[fields["name"]] = fields.get("value") or ""
+
+
+def hidden_inputs(html: str) -> dict[str, str]:
+    """Return the hidden form inputs of a page by name, as a browser would send them."""
+    parser = _HiddenInputs()
+    parser.feed(html)
+    return parser.values

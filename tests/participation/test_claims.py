@@ -398,3 +398,18 @@ def test_claim_events_are_append_only(app):
 
 def _file(content: bytes | None = None):
     return io.BytesIO(content if content is not None else png_bytes())
+
+
+def test_claim_with_shown_terms_succeeds(app, client):
+    place = create_neighbourhood(create_corporation())
+    tenant = place.add_tenant()
+    db.session.commit()
+    use_token(client, tenant)
+    shown = client.get(f"/api/v1/chores/{place.chore.id}").get_json()
+
+    response = client.post(
+        _claim_url(place.chore.id), json={"terms_digest": shown["terms_digest"]}
+    )
+
+    assert response.status_code == 201, response.get_json()
+    assert len(shown["terms_digest"]) == 16
