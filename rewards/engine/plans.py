@@ -165,6 +165,8 @@ class MonthPlanner:
         self.corporation_id = corporation_id
         self.period = period
         self._rule: RuleVersion | None = None
+        # Multipliers by category and work date: few pairs serve a month.
+        self._multipliers: dict[tuple[str | None, date], tuple[int, int]] = {}
         self._volunteer_limits: VolunteerAllowanceLimit | None = None
 
     @property
@@ -231,7 +233,7 @@ class MonthPlanner:
     ) -> SettlementPlan:
         account_id = reads.points_accounts.get(tenant_id)
         approvals = reads.approvals.get(account_id, [])
-        details = _bonus_details(rule, approvals, reads.work)
+        details = self._bonus_details(rule, approvals, reads.work)
         bonus = sum(item["bonus_points"] for item in details)
         opening = reads.openings.get(account_id, 0)
         choice = reads.choices.get(tenant_id)
@@ -272,6 +274,34 @@ class MonthPlanner:
             )
         )
         return plan
+
+    def _bonus_details(
+        self,
+        rule: RuleVersion,
+        approvals: list[Approval],
+        work: dict[int, rules.WorkDetails],
+    ) -> list[dict]:
+        details = []
+        for journal_id, _, points in approvals:
+            found = work[journal_id]
+            pair = (found.category_code, found.work_date)
+            if pair not in self._multipliers:
+                self._multipliers[pair] = rules.multipliers_for(rule, found)
+            category, weekend = self._multipliers[pair]
+            bonus = multiplied_points(points, category, weekend) - points
+            details.append(
+                {
+                    "journal_id": journal_id,
+                    "work_date": found.work_date.isoformat(),
+                    "category_code": found.category_code,
+                    "minutes": found.minutes,
+                    "points": points,
+                    "category_multiplier_permille": category,
+                    "weekend_multiplier_permille": weekend,
+                    "bonus_points": bonus,
+                }
+            )
+        return details
 
     def _volunteer_limits_of(
         self, plan: SettlementPlan, birth: date | None, details: list[dict]
@@ -325,31 +355,6 @@ def _limits(plan: SettlementPlan) -> list[Limit]:
     if plan.cap_year_cents is not None:
         limits.append(Limit("year_cap", plan.cap_year_cents - plan.year_to_date_cents))
     return limits
-
-
-def _bonus_details(
-    rule: RuleVersion,
-    approvals: list[Approval],
-    work: dict[int, rules.WorkDetails],
-) -> list[dict]:
-    details = []
-    for journal_id, _, points in approvals:
-        found = work[journal_id]
-        category, weekend = rules.multipliers_for(rule, found)
-        bonus = multiplied_points(points, category, weekend) - points
-        details.append(
-            {
-                "journal_id": journal_id,
-                "work_date": found.work_date.isoformat(),
-                "category_code": found.category_code,
-                "minutes": found.minutes,
-                "points": points,
-                "category_multiplier_permille": category,
-                "weekend_multiplier_permille": weekend,
-                "bonus_points": bonus,
-            }
-        )
-    return details
 
 
 def _points_accounts(corporation_id: int, tenant_ids: list[int]) -> dict[int, int]:

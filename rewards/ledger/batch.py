@@ -20,8 +20,8 @@ from klusbank.db import utcnow
 from klusbank.extensions import db
 from klusbank.timeutil import Period
 from rewards.ledger import idempotency
-from rewards.ledger.accounts import expire_cached_amounts, lock_tenant_accounts
-from rewards.ledger.dialect import insert_ignoring_conflicts
+from rewards.ledger.accounts import expire_cached_amounts
+from rewards.ledger.dialect import dialect_name, insert_ignoring_conflicts
 from rewards.ledger.journals import (
     NON_NEGATIVE_KINDS,
     JournalRequest,
@@ -150,9 +150,7 @@ def post_journals(corporation_id: int, entries: list[BatchEntry]) -> dict[str, i
         return ids
 
     accounts = [line.account for entry in new for line in entry.request.lines]
-    # Tenant account rows are locked in id order before the seal trigger
-    # updates their cached balances, as record_journal does for one journal.
-    lock_tenant_accounts({account.id for account in accounts if account.tenant_id})
+    _lock_tenant_accounts({account.id for account in accounts if account.tenant_id})
     inserted = _insert_drafts(new, digests)
     _insert_postings(new, inserted)
     db.session.execute(
@@ -169,6 +167,22 @@ def post_journals(corporation_id: int, entries: list[BatchEntry]) -> dict[str, i
         len(entries) - len(new),
     )
     return ids
+
+
+def _lock_tenant_accounts(account_ids: set[int]) -> None:
+    """Lock tenant account rows in id order before the seal trigger updates them.
+
+    Journals over several tenant accounts lock them in id order, as
+    record_journal does, so two of them cannot wait for each other. SQLite
+    lets one writer in at a time and needs no row locks.
+    """
+    if account_ids and dialect_name(db.session) == "postgresql":
+        db.session.execute(
+            select(_accounts.c.id)
+            .where(_accounts.c.id.in_(sorted(account_ids)))
+            .order_by(_accounts.c.id)
+            .with_for_update()
+        ).all()
 
 
 def _check_unguarded(request: JournalRequest) -> None:
