@@ -74,7 +74,7 @@ class SettlementPlan:
     period: Period
     rule_version: RuleVersion
     method: PayoutMethod
-    choice: PayoutChoice | None
+    choice: "ChoiceInForce | None"
     earned_points: int
     opening_points: int
     bonus_points: int
@@ -144,6 +144,14 @@ def tenant_batches(corporation_id: int, size: int | None = None) -> Iterator[lis
         after = batch[-1]
 
 
+@dataclass(frozen=True)
+class ChoiceInForce:
+    """The payout choice (a ``reward_payout_choices`` row) in force for a tenant."""
+
+    id: int
+    method: PayoutMethod
+
+
 @dataclass
 class _BatchReads:
     """What the plans of one batch of tenants are computed from."""
@@ -153,7 +161,7 @@ class _BatchReads:
     approvals: dict[int, list[Approval]]
     expirable: dict[int, int]
     work: dict[int, rules.WorkDetails]
-    choices: dict[int, PayoutChoice]
+    choices: dict[int, "ChoiceInForce"]
     year_to_date: dict[tuple[int, PayoutMethod], int]
     dates_of_birth: dict[int, date | None]
 
@@ -468,10 +476,10 @@ def _expirable(
     return expirable
 
 
-def _payout_choices(tenant_ids: list[int], period: Period) -> dict[int, PayoutChoice]:
+def _payout_choices(tenant_ids: list[int], period: Period) -> dict[int, ChoiceInForce]:
     """Return each tenant's choice in force for a month; a missing tenant has rent credit."""
     query = (
-        select(PayoutChoice)
+        select(PayoutChoice.tenant_id, PayoutChoice.id, PayoutChoice.method)
         .where(
             PayoutChoice.tenant_id.in_(tenant_ids),
             PayoutChoice.applies_from <= period.first_day,
@@ -482,9 +490,10 @@ def _payout_choices(tenant_ids: list[int], period: Period) -> dict[int, PayoutCh
             PayoutChoice.id.desc(),
         )
     )
-    choices: dict[int, PayoutChoice] = {}
-    for choice in db.session.scalars(query):
-        choices.setdefault(choice.tenant_id, choice)
+    choices: dict[int, ChoiceInForce] = {}
+    for tenant_id, choice_id, method in db.session.execute(query):
+        if tenant_id not in choices:
+            choices[tenant_id] = ChoiceInForce(choice_id, method)
     return choices
 
 

@@ -10,7 +10,7 @@ from datetime import date
 from flask_babel import gettext as _
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import func, insert, select
 from stdnum.exceptions import ValidationError as StdnumValidationError
 from stdnum.nl import bsn as bsn_number
 
@@ -38,7 +38,6 @@ from rewards.ledger import batch as ledger_batch
 from rewards.ledger import services as ledger
 from rewards.ledger.journals import JournalRequest
 from rewards.ledger.models import (
-    Account,
     AccountKind,
     JournalKind,
     LedgerPeriod,
@@ -422,13 +421,15 @@ def settle_tenants(
 
 def _settlement_accounts(
     corporation_id: int, tenant_ids: list[int]
-) -> dict[tuple[int | None, AccountKind], Account]:
+) -> dict[tuple[int | None, AccountKind], ledger_batch.AccountRef]:
     """Return the accounts that settlements of some tenants post to, by owner and kind.
 
     Creates the missing ones; ``rewards.jobs.prepare_close`` creates them
     beforehand, so in a close nothing is created here.
     """
-    found = _accounts_of(corporation_id, tenant_ids)
+    found = ledger_batch.account_refs(
+        corporation_id, SETTLEMENT_ACCOUNT_KINDS, tenant_ids
+    )
     missing_tenants = [
         tenant_id
         for tenant_id in tenant_ids
@@ -443,21 +444,9 @@ def _settlement_accounts(
         return found
     ledger_batch.ensure_corporation_accounts(corporation_id, missing_kinds)
     ledger_batch.ensure_tenant_accounts(corporation_id, PAYABLE_KINDS, missing_tenants)
-    return _accounts_of(corporation_id, tenant_ids)
-
-
-def _accounts_of(
-    corporation_id: int, tenant_ids: list[int]
-) -> dict[tuple[int | None, AccountKind], Account]:
-    query = select(Account).where(
-        Account.corporation_id == corporation_id,
-        Account.kind.in_(SETTLEMENT_ACCOUNT_KINDS),
-        or_(Account.tenant_id.in_(tenant_ids), Account.tenant_id.is_(None)),
+    return ledger_batch.account_refs(
+        corporation_id, SETTLEMENT_ACCOUNT_KINDS, tenant_ids
     )
-    return {
-        (account.tenant_id, account.kind): account
-        for account in db.session.scalars(query)
-    }
 
 
 def _settlement_entry(corporation, plan, keys, accounts):

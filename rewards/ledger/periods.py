@@ -13,7 +13,18 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, case, delete, func, insert, literal, select, update
+from sqlalchemy import (
+    Select,
+    String,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    type_coerce,
+    update,
+)
 
 from klusbank.db import utcnow
 from klusbank.errors import RuleViolation
@@ -185,9 +196,7 @@ def compute_snapshot(corporation_id: int, period: Period) -> Iterator[SnapshotRo
         yield_per=SNAPSHOT_FETCH_ROWS
     )
     for account_id, asset, debits, credits, closing in db.session.execute(query):
-        yield SnapshotRow(
-            account_id, asset.value, int(debits), int(credits), int(closing)
-        )
+        yield SnapshotRow(account_id, asset, int(debits), int(credits), int(closing))
 
 
 def _snapshot_query(
@@ -205,7 +214,8 @@ def _snapshot_query(
     )
     columns = [
         Account.id,
-        Account.asset,
+        # Read as text: the snapshot stores and hashes the asset's value.
+        type_coerce(Account.asset, String),
         func.sum(case((in_period & debit, Posting.amount), else_=0)),
         func.sum(case((in_period & ~debit, Posting.amount), else_=0)),
         closing,
@@ -231,7 +241,7 @@ def stored_snapshot_rows(ledger_period: LedgerPeriod) -> Iterator[SnapshotRow]:
     query = (
         select(
             PeriodSnapshot.account_id,
-            PeriodSnapshot.asset,
+            type_coerce(PeriodSnapshot.asset, String),
             PeriodSnapshot.period_debits,
             PeriodSnapshot.period_credits,
             PeriodSnapshot.closing_balance,
@@ -241,7 +251,7 @@ def stored_snapshot_rows(ledger_period: LedgerPeriod) -> Iterator[SnapshotRow]:
         .execution_options(yield_per=SNAPSHOT_FETCH_ROWS)
     )
     for account_id, asset, debits, credits, closing in db.session.execute(query):
-        yield SnapshotRow(account_id, asset.value, debits, credits, closing)
+        yield SnapshotRow(account_id, asset, debits, credits, closing)
 
 
 def stored_snapshot_checksum(ledger_period: LedgerPeriod) -> str:
