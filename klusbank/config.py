@@ -80,6 +80,11 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         # Werkzeug rejects larger request bodies with 413 before any view runs.
         "MAX_CONTENT_LENGTH": 11 * 1024 * 1024,
         "SCHEDULER_MISFIRE_GRACE_SECONDS": 6 * 3600,
+        # Tenants that the monthly close plans and books together: fewer
+        # statements with larger batches, less memory with smaller ones.
+        "REWARDS_CLOSE_BATCH_TENANTS": int(
+            os.environ.get("REWARDS_CLOSE_BATCH_TENANTS", "500")
+        ),
     }
     secret = os.environ.get("SECRET_KEY")
     if secret:

@@ -401,8 +401,9 @@ class ClaimApproval(Base):
     # when the pot is split.
     points: Mapped[int] = mapped_column(default=0)
     credited_at: Mapped[datetime | None]
+    # Indexed: the monthly close looks approvals up by journal.
     journal_id: Mapped[int | None] = mapped_column(
-        ForeignKey("ledger_journals.id", ondelete="RESTRICT")
+        ForeignKey("ledger_journals.id", ondelete="RESTRICT"), index=True
     )
 
     claim: Mapped[Claim] = relationship(back_populates="approval")

@@ -28,9 +28,12 @@ from klusbank.housing.models import Corporation
 from klusbank.scheduler import run_in_app_context
 from klusbank.timeutil import AMSTERDAM, Period
 from rewards.engine import queries
-from rewards.engine.models import CloseRun, PayoutMethod, SettlementLine
-from rewards.engine.services import settle_tenant
+from rewards.engine.models import CloseRun, PayoutMethod
+from rewards.engine.plans import MonthPlanner, tenant_batches
+from rewards.engine.queries import SettledLine
+from rewards.engine.services import settle_tenants
 from rewards.ledger import services as ledger
+from rewards.ledger.batch import ensure_corporation_accounts, ensure_tenant_accounts
 from rewards.ledger.dialect import lock_ledger_for_close
 from rewards.ledger.models import AccountKind, Journal, LedgerPeriod, PeriodStatus
 
@@ -95,11 +98,11 @@ def close_period(
         ledger.mark_period_closing(corporation_id, period)
     step_done("closing")
 
-    lines = [
-        line
-        for tenant_id in queries.tenants_with_points(corporation_id)
-        if (line := settle_tenant(corporation, tenant_id, period)) is not None
-    ]
+    totals = CloseTotals()
+    planner = MonthPlanner(corporation_id, period)
+    for tenant_ids in tenant_batches(corporation_id):
+        for line in settle_tenants(corporation, planner, tenant_ids):
+            totals.add(line)
     step_done("settle")
 
     checksum = ledger.write_period_snapshot(corporation_id, period)
@@ -109,7 +112,7 @@ def close_period(
     run = _record_run(
         corporation_id,
         period,
-        lines,
+        totals,
         checksum=checksum,
         trigger=trigger,
         actor_id=actor_id,
@@ -132,10 +135,33 @@ def close_period(
     return _result(run, already_closed=False)
 
 
+@dataclass
+class CloseTotals:
+    """Running totals of the settlement lines of a close."""
+
+    tenants_settled: int = 0
+    rent_credit_cents: int = 0
+    payout_cents: int = 0
+    converted_points: int = 0
+    expired_points: int = 0
+    carried_points: int = 0
+
+    def add(self, line: SettledLine) -> None:
+        """Count one tenant's settlement line."""
+        self.tenants_settled += 1
+        if line.method == PayoutMethod.PAYOUT:
+            self.payout_cents += line.amount_cents
+        else:
+            self.rent_credit_cents += line.amount_cents
+        self.converted_points += line.converted_points
+        self.expired_points += line.expired_points
+        self.carried_points += line.carried_points
+
+
 def _record_run(
     corporation_id: int,
     period: Period,
-    lines: list[SettlementLine],
+    totals: CloseTotals,
     *,
     checksum: str,
     trigger: str,
@@ -147,12 +173,12 @@ def _record_run(
         period=str(period),
         trigger=trigger,
         actor_id=actor_id,
-        tenants_settled=len(lines),
-        rent_credit_cents=_total(lines, "amount_cents", PayoutMethod.RENT_CREDIT),
-        payout_cents=_total(lines, "amount_cents", PayoutMethod.PAYOUT),
-        converted_points=_total(lines, "converted_points"),
-        expired_points=_total(lines, "expired_points"),
-        carried_points=_total(lines, "carried_points"),
+        tenants_settled=totals.tenants_settled,
+        rent_credit_cents=totals.rent_credit_cents,
+        payout_cents=totals.payout_cents,
+        converted_points=totals.converted_points,
+        expired_points=totals.expired_points,
+        carried_points=totals.carried_points,
         checksum=checksum,
         started_at=started_at,
     )
@@ -171,13 +197,16 @@ def prepare_close(corporation_id: int, period: Period) -> None:
     """
     if ledger.period_status(corporation_id, period) == PeriodStatus.CLOSED:
         return
-    for kind in SETTLEMENT_COUNTER_ACCOUNTS:
-        ledger.corporation_account(corporation_id, kind)
-    for tenant_id in queries.tenants_with_points(corporation_id):
-        for kind in (AccountKind.TENANT_RENT_CREDIT, AccountKind.TENANT_PAYOUT):
-            ledger.tenant_account(corporation_id, tenant_id, kind)
+    ensure_corporation_accounts(corporation_id, SETTLEMENT_COUNTER_ACCOUNTS)
+    created = ensure_tenant_accounts(
+        corporation_id, (AccountKind.TENANT_RENT_CREDIT, AccountKind.TENANT_PAYOUT)
+    )
     logger.info(
-        "accounts of corporation %s ready for the close of %s", corporation_id, period
+        "accounts of corporation %s ready for the close of %s: %d tenant accounts"
+        " created",
+        corporation_id,
+        period,
+        created,
     )
 
 
@@ -317,14 +346,6 @@ def first_ledger_month(corporation_id: int) -> str | None:
     )
     months = [month for month in (first_journal, first_period) if month is not None]
     return min(months) if months else None
-
-
-def _total(lines, column: str, method: PayoutMethod | None = None) -> int:
-    return sum(
-        getattr(line, column)
-        for line in lines
-        if method is None or line.method == method
-    )
 
 
 def _result(run: CloseRun, *, already_closed: bool) -> CloseResult:

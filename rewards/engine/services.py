@@ -10,7 +10,7 @@ from datetime import date
 from flask_babel import gettext as _
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from stdnum.exceptions import ValidationError as StdnumValidationError
 from stdnum.nl import bsn as bsn_number
@@ -33,9 +33,12 @@ from rewards.engine.models import (
     SettlementLine,
     VolunteerAllowanceLimit,
 )
+from rewards.engine.plans import MonthPlanner
 from rewards.engine.settlement import PERMILLE
 from rewards.engine.validation import rule_errors, volunteer_limit_errors
+from rewards.ledger import batch as ledger_batch
 from rewards.ledger import services as ledger
+from rewards.ledger.journals import JournalRequest
 from rewards.ledger.models import (
     AccountKind,
     JournalKind,
@@ -334,6 +337,18 @@ def choose_payout_method(
     return choice
 
 
+SETTLEMENT_ACCOUNT_KINDS = (
+    AccountKind.TENANT_POINTS,
+    AccountKind.TENANT_RENT_CREDIT,
+    AccountKind.TENANT_PAYOUT,
+    AccountKind.POINTS_ISSUED,
+    AccountKind.POINTS_SETTLED,
+    AccountKind.POINTS_EXPIRED,
+    AccountKind.REWARD_EXPENSE,
+)
+PAYABLE_KINDS = (AccountKind.TENANT_RENT_CREDIT, AccountKind.TENANT_PAYOUT)
+
+
 def settle_tenant(
     corporation: Corporation, tenant_id: int, period: Period
 ) -> SettlementLine | None:
@@ -341,18 +356,158 @@ def settle_tenant(
 
     A second call for the same tenant and month returns the line of the first.
     """
+    settle_tenants(corporation, MonthPlanner(corporation.id, period), [tenant_id])
     key = queries.settlement_key(corporation.code, period, tenant_id)
-    existing = queries.settlement_line(corporation.id, key)
-    if existing is not None:
-        return existing
-    plan = queries.plan_settlement(corporation.id, tenant_id, period)
-    if plan.is_empty:
-        return None
+    return queries.settlement_line(corporation.id, key)
 
+
+def settle_tenants(
+    corporation: Corporation, planner: MonthPlanner, tenant_ids: list[int]
+) -> list[queries.SettledLine]:
+    """Book the settlements of a batch of tenants for the planner's month, each once.
+
+    Returns the figures of every line of the batch: the lines booked now and
+    those booked earlier under the same keys. Tenants with nothing to settle,
+    carry or expire get no line. The journals are posted together (see
+    ``rewards.ledger.batch``) and the lines inserted with one executemany.
+    """
+    period = planner.period
+    keys = {
+        tenant_id: queries.settlement_key(corporation.code, period, tenant_id)
+        for tenant_id in tenant_ids
+    }
+    settled = queries.settled_lines(corporation.id, list(keys.values()))
+    plans = [
+        plan
+        for plan in planner.plan(
+            [tenant_id for tenant_id in tenant_ids if keys[tenant_id] not in settled]
+        )
+        if not plan.is_empty
+    ]
+    if not plans:
+        return list(settled.values())
+
+    accounts = _settlement_accounts(corporation.id, [plan.tenant_id for plan in plans])
+    entries = [
+        entry
+        for plan in plans
+        if (entry := _settlement_entry(corporation, plan, keys, accounts)) is not None
+    ]
+    journal_ids = ledger_batch.post_journals(corporation.id, entries)
+    rows = [
+        _line_row(corporation, plan, keys[plan.tenant_id], journal_ids)
+        for plan in plans
+    ]
+    db.session.execute(insert(SettlementLine.__table__), rows)
+    for plan in plans:
+        _log_settlement(plan)
+    return list(settled.values()) + [
+        queries.SettledLine(
+            tenant_id=plan.tenant_id,
+            method=plan.method,
+            amount_cents=plan.result.amount_cents,
+            converted_points=plan.result.converted_points,
+            expired_points=plan.result.expired_points,
+            carried_points=plan.result.carried_points,
+        )
+        for plan in plans
+    ]
+
+
+def _settlement_accounts(
+    corporation_id: int, tenant_ids: list[int]
+) -> dict[tuple[int | None, AccountKind], ledger_batch.AccountRef]:
+    """Return the accounts that settlements of some tenants post to, by owner and kind.
+
+    Creates the missing ones; ``rewards.jobs.prepare_close`` creates them
+    beforehand, so in a close nothing is created here.
+    """
+    found = ledger_batch.account_refs(
+        corporation_id, SETTLEMENT_ACCOUNT_KINDS, tenant_ids
+    )
+    missing_tenants = [
+        tenant_id
+        for tenant_id in tenant_ids
+        if any((tenant_id, kind) not in found for kind in PAYABLE_KINDS)
+    ]
+    missing_kinds = [
+        kind
+        for kind in SETTLEMENT_ACCOUNT_KINDS
+        if not kind.is_tenant and (None, kind) not in found
+    ]
+    if not missing_tenants and not missing_kinds:
+        return found
+    ledger_batch.ensure_corporation_accounts(corporation_id, missing_kinds)
+    ledger_batch.ensure_tenant_accounts(corporation_id, PAYABLE_KINDS, missing_tenants)
+    return ledger_batch.account_refs(
+        corporation_id, SETTLEMENT_ACCOUNT_KINDS, tenant_ids
+    )
+
+
+def _settlement_entry(corporation, plan, keys, accounts):
+    """Return the journal of a plan for the ledger batch, or None when nothing moves.
+
+    It debits the points converted and expired and credits the bonus on the
+    tenant's points account, and moves the cents from reward expense to the
+    tenant's rent-credit or payout account.
+    """
     result = plan.result
-    figures = {
+    tenant_id = plan.tenant_id
+    points = accounts[tenant_id, AccountKind.TENANT_POINTS]
+    lines = []
+    if plan.bonus_points > 0:
+        issued = accounts[None, AccountKind.POINTS_ISSUED]
+        lines += [
+            ledger.Line(issued, Side.DEBIT, plan.bonus_points),
+            ledger.Line(points, Side.CREDIT, plan.bonus_points),
+        ]
+    if result.converted_points > 0:
+        payable_kind = (
+            AccountKind.TENANT_PAYOUT
+            if plan.method == PayoutMethod.PAYOUT
+            else AccountKind.TENANT_RENT_CREDIT
+        )
+        lines += [
+            ledger.Line(points, Side.DEBIT, result.converted_points),
+            ledger.Line(
+                accounts[None, AccountKind.POINTS_SETTLED],
+                Side.CREDIT,
+                result.converted_points,
+            ),
+            ledger.Line(
+                accounts[None, AccountKind.REWARD_EXPENSE],
+                Side.DEBIT,
+                result.amount_cents,
+            ),
+            ledger.Line(
+                accounts[tenant_id, payable_kind], Side.CREDIT, result.amount_cents
+            ),
+        ]
+    if result.expired_points > 0:
+        lines += [
+            ledger.Line(points, Side.DEBIT, result.expired_points),
+            ledger.Line(
+                accounts[None, AccountKind.POINTS_EXPIRED],
+                Side.CREDIT,
+                result.expired_points,
+            ),
+        ]
+    if not lines:
+        return None
+    request = JournalRequest(
+        corporation_id=corporation.id,
+        kind=JournalKind.SETTLEMENT,
+        idempotency_key=keys[tenant_id],
+        effective_date=plan.period.last_day,
+        memo=_settlement_memo(plan),
+        source_type="settlement",
+        source_id=f"{plan.period}:{tenant_id}",
+        lines=lines,
+        rule_version_id=plan.rule_version.id,
+    )
+    payload = {
         "tenant_id": tenant_id,
-        "period": str(period),
+        "period": str(plan.period),
         "method": plan.method.value,
         "rule_version_id": plan.rule_version.id,
         "bonus_points": plan.bonus_points,
@@ -360,55 +515,63 @@ def settle_tenant(
         "amount_cents": result.amount_cents,
         "expired_points": result.expired_points,
     }
-    journal = _post_settlement_journal(corporation, tenant_id, plan, key, figures)
-    line = SettlementLine(
-        corporation_id=corporation.id,
-        tenant_id=tenant_id,
-        period=str(period),
-        kind=SettlementKind.SETTLEMENT,
-        idempotency_key=key,
-        method=plan.method,
-        rule_version_id=plan.rule_version.id,
-        payout_choice_id=plan.choice.id if plan.choice else None,
-        journal_id=journal.id if journal else None,
-        earned_points=plan.earned_points,
-        opening_points=plan.opening_points,
-        bonus_points=plan.bonus_points,
-        available_points=result.available_points,
-        rate_cents=plan.rate.cents,
-        rate_points=plan.rate.points,
-        uncapped_cents=result.uncapped_cents,
-        cap_month_cents=plan.cap_month_cents,
-        cap_year_cents=plan.cap_year_cents,
-        year_to_date_cents=plan.year_to_date_cents,
-        limited_by=result.limited_by,
-        capped_points=result.capped_points,
-        minimum_payout_cents=plan.minimum_payout_cents,
-        is_below_minimum=result.is_below_minimum,
-        remainder_points=result.remainder_points,
-        converted_points=result.converted_points,
-        amount_cents=result.amount_cents,
-        expired_points=result.expired_points,
-        carried_points=result.carried_points,
-        volunteer_limits_year=plan.volunteer_limits_year,
-        volunteer_minutes=plan.volunteer_minutes,
-        volunteer_hourly_cents=plan.volunteer_hourly_cents,
-        details={"approvals": plan.details},
-        memo=_settlement_memo(plan),
-    )
-    db.session.add(line)
-    db.session.flush()
+    return ledger_batch.BatchEntry(request, payload)
+
+
+def _line_row(corporation, plan, key: str, journal_ids: dict[str, int]) -> dict:
+    """Return the settlement line of a plan as a row, with every figure of the computation."""
+    result = plan.result
+    return {
+        "corporation_id": corporation.id,
+        "tenant_id": plan.tenant_id,
+        "period": str(plan.period),
+        "kind": SettlementKind.SETTLEMENT,
+        "idempotency_key": key,
+        "method": plan.method,
+        "rule_version_id": plan.rule_version.id,
+        "payout_choice_id": plan.choice.id if plan.choice else None,
+        "journal_id": journal_ids.get(key),
+        "earned_points": plan.earned_points,
+        "opening_points": plan.opening_points,
+        "bonus_points": plan.bonus_points,
+        "available_points": result.available_points,
+        "rate_cents": plan.rate.cents,
+        "rate_points": plan.rate.points,
+        "uncapped_cents": result.uncapped_cents,
+        "cap_month_cents": plan.cap_month_cents,
+        "cap_year_cents": plan.cap_year_cents,
+        "year_to_date_cents": plan.year_to_date_cents,
+        "limited_by": result.limited_by,
+        "capped_points": result.capped_points,
+        "minimum_payout_cents": plan.minimum_payout_cents,
+        "is_below_minimum": result.is_below_minimum,
+        "remainder_points": result.remainder_points,
+        "converted_points": result.converted_points,
+        "amount_cents": result.amount_cents,
+        "expired_points": result.expired_points,
+        "carried_points": result.carried_points,
+        "volunteer_limits_year": plan.volunteer_limits_year,
+        "volunteer_minutes": plan.volunteer_minutes,
+        "volunteer_hourly_cents": plan.volunteer_hourly_cents,
+        "details": {"approvals": plan.details},
+        "corrects_line_id": None,
+        "memo": _settlement_memo(plan),
+        "created_at": utcnow(),
+    }
+
+
+def _log_settlement(plan) -> None:
+    result = plan.result
     logger.info(
         "settled tenant %s for %s: %d points to %d cents %s, %d expired, %d carried",
-        tenant_id,
-        period,
+        plan.tenant_id,
+        plan.period,
         result.converted_points,
         result.amount_cents,
         plan.method.value,
         result.expired_points,
         result.carried_points,
     )
-    return line
 
 
 def _settlement_memo(plan) -> str:
@@ -424,53 +587,6 @@ def _settlement_memo(plan) -> str:
     if result.expired_points:
         text += f"; {result.expired_points} points expired"
     return text
-
-
-def _post_settlement_journal(corporation, tenant_id, plan, key, figures):
-    result = plan.result
-    points = ledger.tenant_account(corporation.id, tenant_id, AccountKind.TENANT_POINTS)
-    lines = []
-    if plan.bonus_points > 0:
-        issued = ledger.corporation_account(corporation.id, AccountKind.POINTS_ISSUED)
-        lines += [
-            ledger.Line(issued, Side.DEBIT, plan.bonus_points),
-            ledger.Line(points, Side.CREDIT, plan.bonus_points),
-        ]
-    if result.converted_points > 0:
-        settled = ledger.corporation_account(corporation.id, AccountKind.POINTS_SETTLED)
-        expense = ledger.corporation_account(corporation.id, AccountKind.REWARD_EXPENSE)
-        payable_kind = (
-            AccountKind.TENANT_PAYOUT
-            if plan.method == PayoutMethod.PAYOUT
-            else AccountKind.TENANT_RENT_CREDIT
-        )
-        payable = ledger.tenant_account(corporation.id, tenant_id, payable_kind)
-        lines += [
-            ledger.Line(points, Side.DEBIT, result.converted_points),
-            ledger.Line(settled, Side.CREDIT, result.converted_points),
-            ledger.Line(expense, Side.DEBIT, result.amount_cents),
-            ledger.Line(payable, Side.CREDIT, result.amount_cents),
-        ]
-    if result.expired_points > 0:
-        expired = ledger.corporation_account(corporation.id, AccountKind.POINTS_EXPIRED)
-        lines += [
-            ledger.Line(points, Side.DEBIT, result.expired_points),
-            ledger.Line(expired, Side.CREDIT, result.expired_points),
-        ]
-    if not lines:
-        return None
-    return ledger.post_journal(
-        corporation.id,
-        kind=JournalKind.SETTLEMENT,
-        idempotency_key=key,
-        effective_date=plan.period.last_day,
-        memo=_settlement_memo(plan),
-        source_type="settlement",
-        source_id=f"{plan.period}:{tenant_id}",
-        lines=lines,
-        rule_version_id=plan.rule_version.id,
-        payload=figures,
-    )
 
 
 def record_correction(

@@ -9,10 +9,22 @@ checks that the snapshot still equals the postings.
 
 import hashlib
 import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy import (
+    Select,
+    String,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    type_coerce,
+    update,
+)
 
 from klusbank.db import utcnow
 from klusbank.errors import RuleViolation
@@ -21,6 +33,7 @@ from klusbank.timeutil import Period
 from rewards.ledger.dialect import insert_ignoring_conflicts, lock_ledger_for_close
 from rewards.ledger.models import (
     Account,
+    AccountKind,
     Journal,
     JournalStatus,
     LedgerPeriod,
@@ -31,6 +44,12 @@ from rewards.ledger.models import (
 )
 
 logger = logging.getLogger(__name__)
+
+# Snapshot rows fetched at a time when they are streamed into the checksum.
+SNAPSHOT_FETCH_ROWS = 1_000
+DEBIT_NORMAL_KINDS = tuple(
+    kind for kind in AccountKind if kind.normal_side == Side.DEBIT
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -88,30 +107,32 @@ def mark_period_closing(corporation_id: int, period: Period) -> None:
 
 
 def write_period_snapshot(corporation_id: int, period: Period) -> str:
-    """Write every account's totals for a closing period and return their checksum."""
+    """Write every account's totals for a closing period and return their checksum.
+
+    One INSERT ... SELECT computes and stores the rows, and the checksum is
+    then streamed from the stored rows, so memory does not grow with the
+    number of accounts.
+    """
     row = _closing_period(corporation_id, period)
     lock_ledger_for_close(db.session, corporation_id)
-    rows = compute_snapshot(corporation_id, period)
-    checksum = snapshot_checksum(corporation_id, period, rows)
 
     db.session.execute(
         delete(PeriodSnapshot).where(PeriodSnapshot.ledger_period_id == row.id)
     )
-    if rows:
-        db.session.execute(
-            insert(PeriodSnapshot),
+    db.session.execute(
+        insert(PeriodSnapshot).from_select(
             [
-                {
-                    "ledger_period_id": row.id,
-                    "account_id": snapshot.account_id,
-                    "asset": snapshot.asset,
-                    "period_debits": snapshot.period_debits,
-                    "period_credits": snapshot.period_credits,
-                    "closing_balance": snapshot.closing_balance,
-                }
-                for snapshot in rows
+                "ledger_period_id",
+                "account_id",
+                "asset",
+                "period_debits",
+                "period_credits",
+                "closing_balance",
             ],
+            _snapshot_query(corporation_id, period, ledger_period_id=row.id),
         )
+    )
+    checksum = stored_snapshot_checksum(row)
     db.session.execute(
         update(LedgerPeriod).where(LedgerPeriod.id == row.id).values(checksum=checksum)
     )
@@ -119,7 +140,9 @@ def write_period_snapshot(corporation_id: int, period: Period) -> str:
         "ledger snapshot of %s for corporation %s written: %d accounts, checksum %s",
         period,
         corporation_id,
-        len(rows),
+        db.session.scalar(
+            select(func.count()).where(PeriodSnapshot.ledger_period_id == row.id)
+        ),
         checksum,
     )
     return checksum
@@ -164,20 +187,43 @@ def mark_period_closed(corporation_id: int, period: Period) -> None:
     )
 
 
-def compute_snapshot(corporation_id: int, period: Period) -> list[SnapshotRow]:
-    """Return each account's period totals and closing balance from the postings."""
+def compute_snapshot(corporation_id: int, period: Period) -> Iterator[SnapshotRow]:
+    """Yield each account's period totals and closing balance from the postings.
+
+    Rows come in account order, streamed from the database.
+    """
+    query = _snapshot_query(corporation_id, period).execution_options(
+        yield_per=SNAPSHOT_FETCH_ROWS
+    )
+    for account_id, asset, debits, credits, closing in db.session.execute(query):
+        yield SnapshotRow(account_id, asset, int(debits), int(credits), int(closing))
+
+
+def _snapshot_query(
+    corporation_id: int, period: Period, *, ledger_period_id: int | None = None
+) -> Select:
+    """Return the select of every account's snapshot row, in account order.
+
+    With ``ledger_period_id`` the rows start with it, as stored.
+    """
     in_period = Journal.period == str(period)
     debit = Posting.side == Side.DEBIT
-    movement = case((debit, Posting.amount), else_=-Posting.amount)
-    query = (
-        select(
-            Account.id,
-            Account.asset,
-            Account.kind,
-            func.sum(case((in_period & debit, Posting.amount), else_=0)),
-            func.sum(case((in_period & ~debit, Posting.amount), else_=0)),
-            func.sum(movement),
-        )
+    debit_balance = func.sum(case((debit, Posting.amount), else_=-Posting.amount))
+    closing = case(
+        (Account.kind.in_(DEBIT_NORMAL_KINDS), debit_balance), else_=-debit_balance
+    )
+    columns = [
+        Account.id,
+        # Read as text: the snapshot stores and hashes the asset's value.
+        type_coerce(Account.asset, String),
+        func.sum(case((in_period & debit, Posting.amount), else_=0)),
+        func.sum(case((in_period & ~debit, Posting.amount), else_=0)),
+        closing,
+    ]
+    if ledger_period_id is not None:
+        columns.insert(0, literal(ledger_period_id))
+    return (
+        select(*columns)
         .join(Posting, Posting.account_id == Account.id)
         .join(Journal, Journal.id == Posting.journal_id)
         .where(
@@ -188,36 +234,24 @@ def compute_snapshot(corporation_id: int, period: Period) -> list[SnapshotRow]:
         .group_by(Account.id, Account.asset, Account.kind)
         .order_by(Account.id)
     )
-    rows = []
-    for account_id, asset, kind, debits, credits, debit_balance in db.session.execute(
-        query
-    ):
-        closing = debit_balance if kind.normal_side == Side.DEBIT else -debit_balance
-        rows.append(
-            SnapshotRow(
-                account_id, asset.value, int(debits), int(credits), int(closing)
-            )
-        )
-    return rows
 
 
-def stored_snapshot_rows(ledger_period: LedgerPeriod) -> list[SnapshotRow]:
-    """Return the snapshot rows stored for a period, in account order."""
+def stored_snapshot_rows(ledger_period: LedgerPeriod) -> Iterator[SnapshotRow]:
+    """Yield the snapshot rows stored for a period, in account order."""
     query = (
-        select(PeriodSnapshot)
+        select(
+            PeriodSnapshot.account_id,
+            type_coerce(PeriodSnapshot.asset, String),
+            PeriodSnapshot.period_debits,
+            PeriodSnapshot.period_credits,
+            PeriodSnapshot.closing_balance,
+        )
         .where(PeriodSnapshot.ledger_period_id == ledger_period.id)
         .order_by(PeriodSnapshot.account_id)
+        .execution_options(yield_per=SNAPSHOT_FETCH_ROWS)
     )
-    return [
-        SnapshotRow(
-            row.account_id,
-            row.asset.value,
-            row.period_debits,
-            row.period_credits,
-            row.closing_balance,
-        )
-        for row in db.session.scalars(query)
-    ]
+    for account_id, asset, debits, credits, closing in db.session.execute(query):
+        yield SnapshotRow(account_id, asset, debits, credits, closing)
 
 
 def stored_snapshot_checksum(ledger_period: LedgerPeriod) -> str:
@@ -230,16 +264,30 @@ def stored_snapshot_checksum(ledger_period: LedgerPeriod) -> str:
 
 
 def snapshot_checksum(
-    corporation_id: int, period: Period, rows: list[SnapshotRow]
+    corporation_id: int, period: Period, rows: Iterable[SnapshotRow]
 ) -> str:
-    """Return the SHA-256 of a snapshot: one ``|``-separated line per account."""
-    lines = [f"klusbank-ledger-snapshot|{corporation_id}|{period}"]
-    for row in sorted(rows):
-        lines.append(
-            f"{row.account_id}|{row.asset}|{row.period_debits}"
-            f"|{row.period_credits}|{row.closing_balance}"
+    """Return the SHA-256 of a snapshot: one ``|``-separated line per account.
+
+    The hashed text is a header line and then one line per row in account
+    order, joined by newlines. Rows are hashed as they come, so they must
+    come in account order; raises ValueError otherwise.
+    """
+    digest = hashlib.sha256(
+        f"klusbank-ledger-snapshot|{corporation_id}|{period}".encode()
+    )
+    previous = None
+    for row in rows:
+        if previous is not None and row.account_id <= previous:
+            raise ValueError(
+                f"snapshot row of account {row.account_id} after account {previous};"
+                " pass the rows in account order"
+            )
+        previous = row.account_id
+        digest.update(
+            f"\n{row.account_id}|{row.asset}|{row.period_debits}"
+            f"|{row.period_credits}|{row.closing_balance}".encode()
         )
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    return digest.hexdigest()
 
 
 def _locked_period(corporation_id: int, period: Period) -> LedgerPeriod:
