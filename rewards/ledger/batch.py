@@ -211,7 +211,10 @@ def _lock_tenant_accounts(account_ids: set[int]) -> None:
     """Lock tenant account rows in id order before the seal trigger updates them.
 
     Journals over several tenant accounts lock them in id order, as
-    record_journal does, so two of them cannot wait for each other. SQLite
+    record_journal does, so two of them cannot wait for each other. The mode
+    is FOR NO KEY UPDATE, as in ``lock_tenant_accounts``: an approval credit
+    waiting for the close holds FOR KEY SHARE on its account row, which FOR
+    UPDATE would wait for, so the close and the approval would deadlock. SQLite
     lets one writer in at a time and needs no row locks.
     """
     if account_ids and dialect_name(db.session) == "postgresql":
@@ -219,7 +222,7 @@ def _lock_tenant_accounts(account_ids: set[int]) -> None:
             select(_accounts.c.id)
             .where(_accounts.c.id.in_(sorted(account_ids)))
             .order_by(_accounts.c.id)
-            .with_for_update()
+            .with_for_update(key_share=True)
         ).all()
 
 
