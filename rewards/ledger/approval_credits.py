@@ -19,7 +19,6 @@ storing a rejection on a second connection, and the errors.
 import logging
 from datetime import date, datetime
 
-from sqlalchemy import text
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
@@ -38,11 +37,13 @@ from rewards.ledger.models import Account, Journal, JournalKind, JournalStatus
 
 logger = logging.getLogger(__name__)
 
-_CREDIT = text(
+# Sent as driver SQL: through session.execute(text(...)) the same call took
+# about 0.1 ms more Python CPU (measured with a one-parameter SELECT).
+_CREDIT = (
     "SELECT outcome, journal, tenant_account, previous_hash, rejection_code,"
-    " rejection_message FROM ledger_credit_approved_work(:corporation_id,"
-    " :tenant_id, :points, :idempotency_key, :request_hash, :effective_date,"
-    " :memo, :source_id, :recorded_at)"
+    " rejection_message FROM ledger_credit_approved_work(%(corporation_id)s,"
+    " %(tenant_id)s, %(points)s, %(idempotency_key)s, %(request_hash)s,"
+    " %(effective_date)s, %(memo)s, %(source_id)s, %(recorded_at)s)"
 )
 
 
@@ -86,20 +87,24 @@ def record_approval_credit(
     request = approval_request(corporation_id, approval_id, effective_date, memo, [])
     validate_fields(request)
     recorded_at = utcnow()
-    row = db.session.execute(
-        _CREDIT,
-        {
-            "corporation_id": corporation_id,
-            "tenant_id": tenant_id,
-            "points": points,
-            "idempotency_key": request.idempotency_key,
-            "request_hash": digest,
-            "effective_date": effective_date,
-            "memo": memo,
-            "source_id": request.source_id,
-            "recorded_at": recorded_at,
-        },
-    ).one()
+    row = (
+        db.session.connection()
+        .exec_driver_sql(
+            _CREDIT,
+            {
+                "corporation_id": corporation_id,
+                "tenant_id": tenant_id,
+                "points": points,
+                "idempotency_key": request.idempotency_key,
+                "request_hash": digest,
+                "effective_date": effective_date,
+                "memo": memo,
+                "source_id": request.source_id,
+                "recorded_at": recorded_at,
+            },
+        )
+        .one()
+    )
 
     if row.outcome == "tenant_not_found":
         raise NotFound(f"Tenant {tenant_id} not found.")
