@@ -12,6 +12,11 @@ balance, so a posting only inserts rows and never updates the hot account's
 row. The control run checks that claim: the same workers and postings, but
 each worker posts into a corporation of its own, so no account is shared.
 
+Each run also reports the CPU time per journal of the workers and of their
+PostgreSQL server processes, the statements sent per journal, and the load
+average at its end. Other processes on a shared machine slow both the rate
+and the CPU figures, so the load belongs with them.
+
     python -m benchmarks.bench_postings --workers 8 --postings 1000
 """
 
@@ -41,6 +46,10 @@ class PostingRun:
     latencies: list[float]
     client_cpu_seconds: float
     server_cpu_seconds: float
+    # Statements sent through SQLAlchemy; BEGIN, COMMIT and the pool's
+    # pre-ping check are not counted.
+    statements: int
+    load_average: float
 
     @property
     def rate(self) -> float:
@@ -53,6 +62,10 @@ class PostingRun:
             self.client_cpu_seconds / self.journals * 1000,
             self.server_cpu_seconds / self.journals * 1000,
         )
+
+    @property
+    def statements_per_journal(self) -> float:
+        return self.statements / self.journals
 
     @property
     def cpu_bound_rate(self) -> float:
@@ -219,6 +232,9 @@ def _run_workers(
         latencies,
         client_cpu_seconds=sum(outcome["client_cpu"] for outcome in outcomes),
         server_cpu_seconds=sum(outcome["server_cpu"] for outcome in outcomes),
+        statements=sum(outcome["statements"] for outcome in outcomes),
+        # The 1-minute load average at the end, which includes other processes.
+        load_average=os.getloadavg()[0],
     )
 
 
@@ -245,7 +261,7 @@ def _post_all(
     profile_dir: str | None,
     label: str,
 ) -> dict[str, Any]:
-    from sqlalchemy import text
+    from sqlalchemy import event, text
 
     from klusbank.db import utcnow
     from klusbank.extensions import db
@@ -256,6 +272,13 @@ def _post_all(
         # Open the connection before the clock starts.
         backend_pid = db.session.scalar(text("SELECT pg_backend_pid()"))
         db.session.rollback()
+        statements = 0
+
+        def count_statement(*_arguments: Any) -> None:
+            nonlocal statements
+            statements += 1
+
+        event.listen(db.engine, "before_cursor_execute", count_statement)
         profiler = harness.start_profiler(profile_dir)
         barrier.wait(timeout=START_TIMEOUT_SECONDS)
         latencies = []
@@ -279,12 +302,14 @@ def _post_all(
         client_cpu = harness.process_cpu_seconds() - client_cpu
         server_cpu = harness.process_cpu_seconds(backend_pid) - server_cpu
         harness.stop_profiler(profiler, profile_dir, f"{label}_worker0")
+        event.remove(db.engine, "before_cursor_execute", count_statement)
     return {
         "started": started,
         "finished": finished,
         "latencies": latencies,
         "client_cpu": client_cpu,
         "server_cpu": server_cpu,
+        "statements": statements,
     }
 
 
@@ -304,6 +329,8 @@ def report(runs: list[PostingRun]) -> None:
             "vs hot account",
             "CPU ms/journal (Python + PostgreSQL)",
             "CPU-bound journals/s",
+            "statements/journal",
+            "load after",
         ],
         [
             [
@@ -317,6 +344,8 @@ def report(runs: list[PostingRun]) -> None:
                 f"{run.rate / hot.rate:.2f}x",
                 "{:.2f} + {:.2f}".format(*run.cpu_ms_per_journal),
                 run.cpu_bound_rate,
+                f"{run.statements_per_journal:.1f}",
+                f"{run.load_average:.1f}",
             ]
             for run in runs
         ],

@@ -187,6 +187,12 @@ def _replayed(previous: idempotency.Previous, digest: str, key: str) -> Journal:
 
 
 def _validate(request: JournalRequest) -> None:
+    validate_fields(request)
+    _validate_lines(request)
+
+
+def validate_fields(request: JournalRequest) -> None:
+    """Raise InvalidInput for a key, date, memo or source that cannot be stored."""
     if not request.idempotency_key or len(request.idempotency_key) > 200:
         raise field_error(
             "idempotency_key", _("Give an idempotency key of 1 to 200 characters.")
@@ -204,6 +210,9 @@ def _validate(request: JournalRequest) -> None:
         raise field_error("source_type", _("Give a source type of 1 to 32 characters."))
     if request.source_id is not None and len(request.source_id) > 64:
         raise field_error("source_id", _("Give a source id of at most 64 characters."))
+
+
+def _validate_lines(request: JournalRequest) -> None:
     if not request.lines:
         raise field_error("lines", _("A journal needs at least two postings."))
     totals: dict[Asset, int] = defaultdict(int)
@@ -294,25 +303,31 @@ def _check_available_balances(lines: list[Line], releasing_hold: Hold | None) ->
             )
 
 
+def journal_values(
+    request: JournalRequest, digest: str, recorded_at: datetime
+) -> dict[str, Any]:
+    """Return the journal row's columns other than ``id`` and ``status``."""
+    return {
+        "corporation_id": request.corporation_id,
+        "kind": request.kind,
+        "effective_date": request.effective_date,
+        "period": str(Period.of(request.effective_date)),
+        "memo": request.memo,
+        "source_type": request.source_type,
+        "source_id": request.source_id,
+        "rule_version_id": request.rule_version_id,
+        "idempotency_key": request.idempotency_key,
+        "request_hash": digest,
+        "actor_id": request.actor_id,
+        "reverses_journal_id": request.reverses_journal_id,
+        "recorded_at": recorded_at,
+    }
+
+
 def _insert_draft(request: JournalRequest, digest: str) -> Journal | None:
     statement = (
         insert_ignoring_conflicts(db.session, Journal)
-        .values(
-            corporation_id=request.corporation_id,
-            kind=request.kind,
-            status=JournalStatus.DRAFT,
-            effective_date=request.effective_date,
-            period=str(Period.of(request.effective_date)),
-            memo=request.memo,
-            source_type=request.source_type,
-            source_id=request.source_id,
-            rule_version_id=request.rule_version_id,
-            idempotency_key=request.idempotency_key,
-            request_hash=digest,
-            actor_id=request.actor_id,
-            reverses_journal_id=request.reverses_journal_id,
-            recorded_at=utcnow(),
-        )
+        .values(status=JournalStatus.DRAFT, **journal_values(request, digest, utcnow()))
         .returning(Journal)
     )
     return db.session.scalars(statement).first()

@@ -21,7 +21,10 @@ from klusbank.errors import NotFound, RuleViolation, field_error
 from klusbank.extensions import db
 from klusbank.timeutil import business_date
 from rewards.ledger.accounts import corporation_account, tenant_account
+from rewards.ledger.approval_credits import approval_request, record_approval_credit
+from rewards.ledger.dialect import dialect_name
 from rewards.ledger.holds import place_hold, post_hold, void_hold
+from rewards.ledger.idempotency import request_hash
 from rewards.ledger.journals import JournalRequest, Line, record_journal
 from rewards.ledger.models import AccountKind, Journal, JournalKind, Side
 from rewards.ledger.periods import (
@@ -97,33 +100,43 @@ def credit_approved_work(
     approved_at: datetime,
     memo: str,
 ) -> Journal:
-    """Credit a tenant's earned points for approved work, once per approval."""
+    """Credit a tenant's earned points for approved work, once per approval.
+
+    PostgreSQL records the journal in one round trip (``approval_credits``);
+    SQLite takes the general path. Both store the same rows under the same key
+    and request hash.
+    """
     if not isinstance(points, int) or isinstance(points, bool) or points <= 0:
         raise field_error("points", _("Credit a whole number of points above zero."))
+    effective_date = business_date(approved_at)
+    payload = {
+        "operation": "credit_approved_work",
+        "tenant_id": tenant_id,
+        "points": points,
+        "approval_id": approval_id,
+        "approved_at": effective_date.isoformat(),
+    }
+    if dialect_name(db.session) == "postgresql":
+        return record_approval_credit(
+            corporation_id,
+            tenant_id,
+            points,
+            approval_id=approval_id,
+            effective_date=effective_date,
+            memo=memo,
+            digest=request_hash(payload),
+        )
+
     points_account = tenant_account(
         corporation_id, tenant_id, AccountKind.TENANT_POINTS
     )
     issued = corporation_account(corporation_id, AccountKind.POINTS_ISSUED)
-    return post_journal(
-        corporation_id,
-        kind=JournalKind.APPROVAL,
-        idempotency_key=f"approval:{approval_id}",
-        effective_date=business_date(approved_at),
-        memo=memo,
-        source_type="approval",
-        source_id=str(approval_id),
-        lines=[
-            Line(issued, Side.DEBIT, points),
-            Line(points_account, Side.CREDIT, points),
-        ],
-        payload={
-            "operation": "credit_approved_work",
-            "tenant_id": tenant_id,
-            "points": points,
-            "approval_id": approval_id,
-            "approved_at": business_date(approved_at).isoformat(),
-        },
-    )
+    lines = [
+        Line(issued, Side.DEBIT, points),
+        Line(points_account, Side.CREDIT, points),
+    ]
+    request = approval_request(corporation_id, approval_id, effective_date, memo, lines)
+    return record_journal(request, payload=payload)
 
 
 def reverse_journal(

@@ -13,7 +13,7 @@ import multiprocessing
 import random
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import case, func, select
@@ -41,6 +41,7 @@ TENANTS = 5
 REQUESTS = 90
 START_CENTS = 1500
 DAY = date(2026, 11, 3)
+APPROVED_AT = datetime(2026, 11, 3, 10, 0, tzinfo=UTC)
 MAX_ATTEMPTS = 5  # a deadlock victim is retried, as a client would
 
 pytestmark = pytest.mark.slow
@@ -100,6 +101,15 @@ def _perform(task: Task) -> int:
         return journal.id
     if task.operation == "void_hold":
         return ledger.void_hold(task.target_id, reason="Cancelled").id
+    if task.operation == "approve":
+        return ledger.credit_approved_work(
+            corporation_id,
+            task.tenant_id,
+            task.amount,
+            approval_id=task.target_id,
+            approved_at=APPROVED_AT,
+            memo="Approved",
+        ).id
     payout = ledger.tenant_account(
         corporation_id, task.tenant_id, AccountKind.TENANT_PAYOUT
     )
@@ -214,15 +224,9 @@ def test_concurrent_requests_take_effect_once(postgresql_only, app, app_config, 
     corporation, tenant_ids = seeded
     rng = random.Random(20261103)
     tasks = [
-        Task(
-            operation=operation,
-            key=f"{operation}:{index}",
-            corporation_id=corporation.id,
-            tenant_id=rng.choice(tenant_ids),
-            amount=rng.randint(100, 700) if operation != "earn" else rng.randint(1, 50),
-        )
+        _task(operation, index, corporation.id, rng, tenant_ids)
         for index, operation in enumerate(
-            rng.choice(["earn", "earn", "fund", "payout", "payout", "hold"])
+            rng.choice(["earn", "approve", "fund", "payout", "payout", "hold"])
             for _ in range(REQUESTS)
         )
     ]
@@ -287,6 +291,72 @@ def test_concurrent_requests_take_effect_once(postgresql_only, app, app_config, 
     _assert_one_reversal_per_journal(corporation.id, journal_ids, reversals)
     _assert_assets_sum_to_zero(corporation.id)
     _assert_payables_not_negative(corporation.id)
+    assert verify_ledger(corporation.id) == []
+
+
+def _task(operation, index, corporation_id, rng, tenant_ids) -> Task:
+    points = operation in ("earn", "approve")
+    return Task(
+        operation=operation,
+        # An approval credit is keyed by its approval: approval:<id>.
+        key=f"{'approval' if operation == 'approve' else operation}:{index}",
+        corporation_id=corporation_id,
+        tenant_id=rng.choice(tenant_ids),
+        amount=rng.randint(1, 50) if points else rng.randint(100, 700),
+        target_id=index,
+    )
+
+
+def test_first_credits_create_one_account_each(postgresql_only, app, app_config):
+    # No tenant has an account yet, so both copies of each first credit try to
+    # create the tenant's account, and every credit tries the corporation's.
+    corporation = create_corporation()
+    tenant_ids = [create_tenant(corporation).id for _ in range(TENANTS)]
+    db.session.commit()
+    tasks = [
+        Task(
+            "approve",
+            f"approval:{index}",
+            corporation.id,
+            tenant_id=tenant_id,
+            amount=index + 1,
+            target_id=index,
+        )
+        for index, tenant_id in enumerate(tenant_ids * 2)
+    ]
+
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(
+        WORKERS, initializer=_start_worker, initargs=(app_config,)
+    ) as pool:
+        results = _twice_at_once(pool, tasks)
+    db.session.expire_all()
+
+    for key, copies in results.items():
+        assert copies[0] == copies[1], (key, copies)
+        assert copies[0][0] == "ok", (key, copies)
+    _assert_one_effect_per_key(corporation.id, tasks, results)
+    accounts = db.session.execute(
+        select(Account.tenant_id, Account.kind, func.count(Account.id))
+        .where(Account.corporation_id == corporation.id)
+        .group_by(Account.tenant_id, Account.kind)
+    ).all()
+    assert sorted((row[0] or 0, row[2]) for row in accounts) == sorted(
+        [(0, 1)] + [(tenant_id, 1) for tenant_id in tenant_ids]
+    )
+    balances = dict(
+        db.session.execute(
+            select(Account.tenant_id, Account.cached_balance).where(
+                Account.corporation_id == corporation.id,
+                Account.kind == AccountKind.TENANT_POINTS,
+            )
+        ).all()
+    )
+    expected = {tenant_id: 0 for tenant_id in tenant_ids}
+    for task in tasks:
+        expected[task.tenant_id] += task.amount
+    assert balances == expected
+    _assert_assets_sum_to_zero(corporation.id)
     assert verify_ledger(corporation.id) == []
 
 
