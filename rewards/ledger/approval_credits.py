@@ -4,7 +4,7 @@ An approval credit is the ledger's most frequent journal: it debits the
 corporation's points_issued account and credits the tenant's points account.
 On PostgreSQL, ``services.credit_approved_work`` records it with one call of
 the function ``ledger_credit_approved_work`` (migration
-``0007_approval_credit``) instead of the seven statements of
+``0010_approval_credit``) instead of the seven statements of
 ``journals.record_journal``. The function finds or creates both accounts on
 the server, so no account id is cached in the process. It takes the key's
 advisory lock, replays what is stored under the key, checks for a closed

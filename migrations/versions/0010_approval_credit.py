@@ -9,14 +9,14 @@ credit, in one round trip. The triggers of 0003_ledger check every insert and
 the seal as for any other journal. SQLite keeps the statement-by-statement
 path, so this migration changes nothing there.
 
-Revision ID: 0007_approval_credit
-Revises: 0006_statements
+Revision ID: 0010_approval_credit
+Revises: 0009_claim_approval_journal
 """
 
 from alembic import op
 
-revision = "0007_approval_credit"
-down_revision = "0006_statements"
+revision = "0010_approval_credit"
+down_revision = "0009_claim_approval_journal"
 branch_labels = None
 depends_on = None
 
