@@ -49,9 +49,10 @@ WORKER_CONFIG_KEYS = (
     "SERVER_NAME",
 )
 CHECKSUM_FILE = "SHA256SUMS"
-# Tasks queued per worker process, so a worker has its next tenants at hand
-# while the parent renders a statement of its own.
-TASKS_QUEUED_PER_WORKER = 4
+# Tasks queued per worker process: one running and one more, so a worker has
+# its next tenant while the parent renders a statement of its own. A deeper
+# queue leaves the parent waiting longer for the last queued tenants.
+TASKS_QUEUED_PER_WORKER = 2
 
 _worker_app: Flask | None = None
 
