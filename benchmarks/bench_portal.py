@@ -15,12 +15,19 @@ Sessions are bound to the client address and User-Agent, so wrk sends the
 same User-Agent as the login did. Every request must answer 200; a redirect to
 the login page would otherwise look like a fast page.
 
+Beside the latencies the script reports the CPU time per request of the
+gunicorn workers, of their PostgreSQL server processes and of wrk, read from
+/proc and getrusage. Other processes on a shared machine stretch the latencies
+but hardly the CPU time, so the CPU-bound rate (cores divided by that CPU time)
+estimates what an otherwise idle machine of the same cores would serve.
+
     python -m benchmarks.bench_portal --connections 16 --duration 10
 """
 
 import argparse
 import os
 import re
+import resource
 import secrets
 import shutil
 import signal
@@ -33,7 +40,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import requests
+from sqlalchemy.engine import make_url
 
 from benchmarks import data, harness
 
@@ -58,10 +67,33 @@ class WrkResult:
     p50_ms: float
     p95_ms: float
     p99_ms: float
+    cpu: "ServerCpu"
 
     @property
     def rate(self) -> float:
         return self.requests / self.seconds
+
+    def cpu_ms(self, seconds: float) -> float:
+        """Return CPU seconds spread over the requests, in ms per request."""
+        return seconds * 1000 / self.requests
+
+    @property
+    def cpu_bound_rate(self) -> float:
+        """Requests/s that the machine's cores would serve at this CPU cost."""
+        return (os.cpu_count() or 1) * self.requests / self.cpu.total
+
+
+@dataclass(frozen=True)
+class ServerCpu:
+    """CPU seconds of one wrk run: gunicorn workers, PostgreSQL and wrk itself."""
+
+    workers: float
+    postgres: float
+    wrk: float
+
+    @property
+    def total(self) -> float:
+        return self.workers + self.postgres + self.wrk
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -166,10 +198,15 @@ def _serve_and_load(
             ),
         ]
         results = []
+        processes = _ServerProcesses(server, database, args.postgres_url)
         for page, path, cookie in pages:
             _check_page(base, path, cookie)
-            results.append(_wrk(page, base, path, cookie, args))
-            print(f"  {page}: {results[-1].rate:.0f} requests/s", flush=True)
+            results.append(_wrk(page, base, path, cookie, args, processes))
+            print(
+                f"  {page}: {results[-1].rate:.0f} requests/s, "
+                f"load average {os.getloadavg()[0]:.2f}",
+                flush=True,
+            )
         return results
     finally:
         _stop(server)
@@ -276,8 +313,63 @@ def _check_page(base: str, path: str, cookie: str | None) -> None:
         raise RuntimeError(f"{path} returned {response.status_code}, expected 200")
 
 
+class _ServerProcesses:
+    """The gunicorn workers and PostgreSQL server processes that serve the pages."""
+
+    def __init__(
+        self,
+        server: subprocess.Popen,
+        database: harness.BenchDatabase,
+        postgres_url: str,
+    ) -> None:
+        self.server = server
+        self.database_name = make_url(database.url).database
+        admin_url = make_url(postgres_url).set(drivername="postgresql")
+        self.admin_url = admin_url.render_as_string(hide_password=False)
+
+    def cpu_seconds(self) -> tuple[dict[int, float], dict[int, float]]:
+        """Return the CPU seconds used so far per worker pid and per server pid."""
+        return (
+            _cpu_by_pid(_child_pids(self.server.pid)),
+            _cpu_by_pid(self._postgres_pids()),
+        )
+
+    def _postgres_pids(self) -> list[int]:
+        with psycopg.connect(self.admin_url, autocommit=True) as connection:
+            rows = connection.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s",
+                (self.database_name,),
+            ).fetchall()
+        return [pid for (pid,) in rows]
+
+
+def _child_pids(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in children]
+
+
+def _cpu_by_pid(pids: list[int]) -> dict[int, float]:
+    used = {}
+    for pid in pids:
+        try:
+            used[pid] = harness.process_cpu_seconds(pid)
+        except FileNotFoundError:  # the process ended after it was listed
+            continue
+    return used
+
+
+def _used_between(before: dict[int, float], after: dict[int, float]) -> float:
+    """Sum the CPU used between two readings; a new process counts from zero."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
 def _wrk(
-    page: str, base: str, path: str, cookie: str | None, args: argparse.Namespace
+    page: str,
+    base: str,
+    path: str,
+    cookie: str | None,
+    args: argparse.Namespace,
+    processes: _ServerProcesses,
 ) -> WrkResult:
     command = [
         "wrk",
@@ -296,6 +388,8 @@ def _wrk(
     ]
     if cookie:
         command += ["--header", f"Cookie: {cookie}"]
+    workers_before, postgres_before = processes.cpu_seconds()
+    wrk_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     output = subprocess.run(
         [*command, base + path],
         capture_output=True,
@@ -303,6 +397,14 @@ def _wrk(
         check=True,
         timeout=args.duration + 60,
     ).stdout
+    wrk_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    workers_after, postgres_after = processes.cpu_seconds()
+    cpu = ServerCpu(
+        workers=_used_between(workers_before, workers_after),
+        postgres=_used_between(postgres_before, postgres_after),
+        wrk=(wrk_after.ru_utime + wrk_after.ru_stime)
+        - (wrk_before.ru_utime + wrk_before.ru_stime),
+    )
     match = re.search(r"^WRK_RESULT (.+)$", output, re.MULTILINE)
     if match is None:
         raise RuntimeError(f"wrk printed no result for {path}:\n{output}")
@@ -320,6 +422,7 @@ def _wrk(
         p50_ms=values["p50_us"] / 1000,
         p95_ms=values["p95_us"] / 1000,
         p99_ms=values["p99_us"] / 1000,
+        cpu=cpu,
     )
 
 
@@ -355,6 +458,29 @@ def report(results: list[WrkResult], args: argparse.Namespace) -> None:
                     and result.non_200 == 0
                     and result.socket_errors == 0
                 ),
+            ]
+            for result in results
+        ],
+    )
+    harness.print_table(
+        "CPU time per request (gunicorn workers, their PostgreSQL server "
+        "processes, wrk)",
+        [
+            "page",
+            "workers ms",
+            "PostgreSQL ms",
+            "wrk ms",
+            "total ms",
+            "CPU-bound requests/s",
+        ],
+        [
+            [
+                result.page,
+                result.cpu_ms(result.cpu.workers),
+                result.cpu_ms(result.cpu.postgres),
+                result.cpu_ms(result.cpu.wrk),
+                result.cpu_ms(result.cpu.total),
+                result.cpu_bound_rate,
             ]
             for result in results
         ],

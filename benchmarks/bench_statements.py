@@ -10,7 +10,11 @@ with approved chores in one month and closes that month with the real close.
   default options on the same HTML. Alternating the two keeps drifting
   machine load out of the ratio.
 - Cores: ``render_month``, the code behind ``flask rewards statements``, on
-  one worker for the first corporation and on every core for the second.
+  one worker for the first corporation and on every core for the second. The
+  CPU seconds of the parent and of its worker processes (getrusage) give a
+  second speed-up, cores times the one-worker CPU over the all-cores CPU,
+  which other load on a shared machine does not lower. It assumes the work
+  spreads evenly over the cores.
 - One tenant with 400 chores in the month, built and rendered in a fresh
   process: time and peak RSS.
 
@@ -21,6 +25,7 @@ import argparse
 import gc
 import multiprocessing
 import os
+import resource
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,8 +52,8 @@ class StatementFigures:
     bare_seconds: float
     production_cpu_seconds: float
     bare_cpu_seconds: float
-    one_worker_seconds: float
-    all_cores_seconds: float
+    one_worker: "MonthRun"
+    all_cores: "MonthRun"
     workers: int
     long_seconds: float
     long_peak_mib: float
@@ -74,7 +79,25 @@ class StatementFigures:
 
     @property
     def speed_up(self) -> float:
-        return self.one_worker_seconds / self.all_cores_seconds
+        return self.one_worker.seconds / self.all_cores.seconds
+
+    @property
+    def cpu_speed_up(self) -> float:
+        """Speed-up on idle cores if the all-cores run's CPU time spread evenly."""
+        return self.workers * self.one_worker.cpu_seconds / self.all_cores.cpu_seconds
+
+
+@dataclass(frozen=True)
+class MonthRun:
+    """Wall and CPU seconds of one ``render_month`` run."""
+
+    seconds: float
+    parent_cpu_seconds: float
+    worker_cpu_seconds: float
+
+    @property
+    def cpu_seconds(self) -> float:
+        return self.parent_cpu_seconds + self.worker_cpu_seconds
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -143,8 +166,8 @@ def measure(
         bare_seconds=bare,
         production_cpu_seconds=production_cpu,
         bare_cpu_seconds=bare_cpu,
-        one_worker_seconds=one_worker,
-        all_cores_seconds=all_cores,
+        one_worker=one_worker,
+        all_cores=all_cores,
         workers=workers,
         long_seconds=long_run["seconds"],
         long_peak_mib=long_run["peak_mib"],
@@ -153,8 +176,8 @@ def measure(
     )
     print(
         f"  {backend}: production {production:.1f} s, bare {bare:.1f} s, "
-        f"render_month 1 worker {one_worker:.1f} s, {workers} workers "
-        f"{all_cores:.1f} s, 400 chores {figures.long_seconds:.1f} s",
+        f"render_month 1 worker {one_worker.seconds:.1f} s, {workers} workers "
+        f"{all_cores.seconds:.1f} s, 400 chores {figures.long_seconds:.1f} s",
         flush=True,
     )
     return figures
@@ -226,21 +249,34 @@ def _production_and_bare(
     return production, bare, production_cpu, bare_cpu
 
 
-def _render_month(corporation_id: int, period, *, workers: int) -> float:
-    """Render and store every statement of the month; return the seconds."""
+def _render_month(corporation_id: int, period, *, workers: int) -> MonthRun:
+    """Render and store every statement of the month; return seconds and CPU."""
     from rewards.statements.rendering import render_month
 
     prefix = "klusbank-bench-statements-"
+    # The pool has joined its workers when render_month returns, so their CPU
+    # time is in RUSAGE_CHILDREN by then.
+    children_before = _children_cpu_seconds()
     with (
         tempfile.TemporaryDirectory(prefix=prefix) as out,
         harness.Stopwatch() as watch,
+        harness.CpuMeter() as parent_cpu,
     ):
         report = render_month(
             corporation_id, period, Path(out), workers=workers, progress=False
         )
     if report.reused:
         raise RuntimeError(f"{report.reused} statements were stored already")
-    return watch.seconds
+    return MonthRun(
+        seconds=watch.seconds,
+        parent_cpu_seconds=parent_cpu.seconds,
+        worker_cpu_seconds=_children_cpu_seconds() - children_before,
+    )
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _long_month_in_child(
@@ -322,16 +358,24 @@ def report(figures: list[StatementFigures]) -> None:
             "all cores s",
             "speed-up",
             f"target {TARGET_SPEED_UP}x",
+            "1 worker CPU s",
+            "all cores CPU s (parent + workers)",
+            "by CPU time",
         ],
         [
             [
                 item.backend,
                 item.statements,
-                item.one_worker_seconds,
+                item.one_worker.seconds,
                 item.workers,
-                item.all_cores_seconds,
+                item.all_cores.seconds,
                 f"{item.speed_up:.2f}x",
                 harness.verdict(item.speed_up >= TARGET_SPEED_UP),
+                item.one_worker.cpu_seconds,
+                f"{item.all_cores.cpu_seconds:.1f} "
+                f"({item.all_cores.parent_cpu_seconds:.1f} + "
+                f"{item.all_cores.worker_cpu_seconds:.1f})",
+                f"{item.cpu_speed_up:.2f}x",
             ]
             for item in figures
         ],

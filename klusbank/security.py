@@ -7,6 +7,7 @@ from urllib.parse import unquote, urlsplit
 
 from flask import Flask, current_app, jsonify, redirect, request, session, url_for
 from flask_babel import lazy_gettext
+from sqlalchemy.orm import joinedload
 
 from klusbank.extensions import csrf, db, login_manager, talisman
 from klusbank.net import client_address
@@ -109,7 +110,8 @@ def load_user(session_id: str):
     user_id, _, version = session_id.partition(":")
     if not user_id.isdigit() or not version.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
+    # Every page checks the roles, so they come in the same query.
+    user = db.session.get(User, int(user_id), options=[joinedload(User.roles)])
     if user is None or user.session_version != int(version) or not user.is_active:
         return None
     return user

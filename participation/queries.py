@@ -6,21 +6,24 @@ a missing one, so ids reveal nothing.
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
+from flask import g, has_request_context
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from klusbank.accounts.access import (
     caretaker_cluster_ids,
     staff_cluster_ids,
     tenant_cluster_ids,
+    today,
 )
 from klusbank.accounts.models import Role, User
 from klusbank.db import utcnow
 from klusbank.errors import NotFound
 from klusbank.extensions import db
+from klusbank.housing.models import Cluster, ClusterMembership, Tenancy
 from klusbank.timeutil import business_date
 from liability import services as liability
 from participation import limits
@@ -128,15 +131,46 @@ def places_taken(chore_ids: list[int]) -> dict[int, int]:
     return dict(db.session.execute(query).all())
 
 
+def tenant_clusters(tenant: User, on: date | None = None) -> list[Cluster]:
+    """Return the clusters of the units the tenant rents on a day, by id.
+
+    These are the clusters of ``tenant_cluster_ids``, read in one query. In a
+    request the list is kept on ``flask.g``, because the chore list needs it
+    twice, for its filter and for the chores.
+    """
+    on = on or today()
+    memo = g.setdefault("tenant_clusters", {}) if has_request_context() else {}
+    key = (tenant.id, on)
+    if key not in memo:
+        query = (
+            select(Cluster)
+            .join(ClusterMembership, ClusterMembership.cluster_id == Cluster.id)
+            .join(Tenancy, Tenancy.unit_id == ClusterMembership.unit_id)
+            .where(
+                Tenancy.user_id == tenant.id,
+                Tenancy.starts_on <= on,
+                (Tenancy.ends_on.is_(None)) | (Tenancy.ends_on >= on),
+            )
+            .distinct()
+            .order_by(Cluster.id)
+        )
+        memo[key] = list(db.session.scalars(query))
+    return memo[key]
+
+
 def open_chores_for_tenant(
     tenant: User, chore_filter: ChoreFilter, *, now: datetime | None = None
 ) -> list[ChoreListing]:
     """Return the claimable chores of the tenant's clusters, filtered and sorted."""
     now = now or utcnow()
-    cluster_ids = tenant_cluster_ids(tenant, business_date(now))
-    if not tenant.has_role(Role.TENANT) or not cluster_ids:
+    if not tenant.has_role(Role.TENANT):
         return []
-    query = select(Chore).where(
+    cluster_ids = [
+        cluster.id for cluster in tenant_clusters(tenant, business_date(now))
+    ]
+    if not cluster_ids:
+        return []
+    query = select(Chore, _places_taken_column(), _own_claim_id_column(tenant)).where(
         Chore.cluster_id.in_(cluster_ids),
         Chore.cancelled_at.is_(None),
         Chore.claim_opens_at <= now,
@@ -147,10 +181,9 @@ def open_chores_for_tenant(
     if chore_filter.cluster_id is not None:
         query = query.where(Chore.cluster_id == chore_filter.cluster_id)
     query = _sorted(query, chore_filter.sort).options(
-        selectinload(Chore.category), selectinload(Chore.cluster)
+        joinedload(Chore.category), joinedload(Chore.cluster)
     )
-    chores = list(db.session.scalars(query))
-    listings = _listings(chores, now, viewer=tenant)
+    listings = _counted_listings(db.session.execute(query).all(), now)
     if chore_filter.available_only:
         listings = [
             listing
@@ -158,6 +191,48 @@ def open_chores_for_tenant(
             if listing.places_left > 0 or listing.own_claim is not None
         ]
     return listings
+
+
+def _places_taken_column():
+    """Count the claims holding a place on each chore of the outer query."""
+    return (
+        select(func.count(Claim.id))
+        .where(Claim.chore_id == Chore.id, Claim.slot.is_not(None))
+        .correlate(Chore)
+        .scalar_subquery()
+    )
+
+
+def _own_claim_id_column(tenant: User):
+    """Select the tenant's claim holding a place on each chore (at most one)."""
+    return (
+        select(func.max(Claim.id))
+        .where(
+            Claim.chore_id == Chore.id,
+            Claim.tenant_id == tenant.id,
+            Claim.slot.is_not(None),
+        )
+        .correlate(Chore)
+        .scalar_subquery()
+    )
+
+
+def _counted_listings(rows, now: datetime) -> list[ChoreListing]:
+    """Build listings from rows of (chore, places taken, own claim id)."""
+    own_claim_ids = [own_id for _chore, _held, own_id in rows if own_id is not None]
+    own_claims = {}
+    if own_claim_ids:
+        query = select(Claim).where(Claim.id.in_(own_claim_ids))
+        own_claims = {claim.id: claim for claim in db.session.scalars(query)}
+    return [
+        ChoreListing(
+            chore=chore,
+            places_taken=held,
+            state=chore_state(chore, held, now),
+            own_claim=own_claims.get(own_id),
+        )
+        for chore, held, own_id in rows
+    ]
 
 
 def _sorted(query: Select, sort: ChoreSort) -> Select:
@@ -343,9 +418,9 @@ def review_queue(user: User) -> list[Claim]:
         .where(or_(*conditions), Claim.tenant_id != user.id)
         .order_by(Claim.submitted_at, Claim.id)
         .options(
-            selectinload(Claim.chore).selectinload(Chore.category),
-            selectinload(Claim.tenant),
-            selectinload(Claim.approval),
+            contains_eager(Claim.chore).joinedload(Chore.category),
+            contains_eager(Claim.approval),
+            joinedload(Claim.tenant),
         )
     )
     return list(db.session.scalars(query))

@@ -3,14 +3,12 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from klusbank.accounts.access import roles_required, tenant_cluster_ids
+from klusbank.accounts.access import roles_required
 from klusbank.accounts.models import Role
 from klusbank.errors import InvalidInput, RuleViolation
 from klusbank.extensions import db
-from klusbank.housing.models import Cluster
 from participation import queries, services
 from participation.forms import ActionForm, ChoreFilterForm, ClaimForm, SubmitForm
 from participation.models import UNFINISHED
@@ -30,11 +28,7 @@ def chores():
     """List the open chores of the tenant's clusters, filtered and sorted."""
     form = ChoreFilterForm(request.args)
     categories = queries.categories(current_user.corporation_id, active_only=True)
-    clusters = db.session.scalars(
-        select(Cluster)
-        .where(Cluster.id.in_(tenant_cluster_ids(current_user)))
-        .order_by(Cluster.id)
-    ).all()
+    clusters = queries.tenant_clusters(current_user)
     form.category_id.choices = [SelectChoice("", _("All categories"))] + [
         SelectChoice(str(category.id), category.name_for(locale()))
         for category in categories

@@ -71,7 +71,7 @@ def add_commands(group: click.Group) -> None:
     "--workers",
     type=click.IntRange(min=1),
     default=None,
-    help="Number of worker processes; default: one per CPU core.",
+    help="Processes that render, this one included; default: one per CPU core.",
 )
 def statements(
     corporation_code: str, period: Period | None, out_dir: Path, workers: int | None

@@ -1,5 +1,11 @@
 """Render every statement of a month on all CPU cores and store each once.
 
+The parent process renders too, so ``workers`` processes render in all: the
+parent and ``workers - 1`` worker processes. The parent has its app and
+WeasyPrint loaded already and starts at once, while each worker still starts
+Python, imports the app and builds it. A parent that only waited for the
+workers would also leave one of the cores it counted idle.
+
 Worker processes are started with ``spawn``, never ``fork``, so none inherits
 the parent's database connections. Each builds its own app and connection in
 its initializer, reads one tenant's closed month and returns the PDF bytes.
@@ -11,8 +17,9 @@ a rerun after an interruption only renders what is missing.
 import logging
 import multiprocessing
 import os
+from collections import deque
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +49,10 @@ WORKER_CONFIG_KEYS = (
     "SERVER_NAME",
 )
 CHECKSUM_FILE = "SHA256SUMS"
+# Tasks queued per worker process: one running and one more, so a worker has
+# its next tenant while the parent renders a statement of its own. A deeper
+# queue leaves the parent waiting longer for the last queued tenants.
+TASKS_QUEUED_PER_WORKER = 2
 
 _worker_app: Flask | None = None
 
@@ -124,25 +135,42 @@ def _split_stored(
 
 
 def _render_all(corporation_id: int, period: Period, tenant_ids: list[int], workers):
-    """Yield (tenant id, locale, rendered file) for each tenant, in any order."""
+    """Yield (tenant id, locale, rendered file) for each tenant, in any order.
+
+    The parent takes tenants from the same queue as the worker processes and
+    renders one whenever it has topped up their tasks.
+    """
     if workers == 1 or len(tenant_ids) < 2:
         for tenant_id in tenant_ids:
             yield _render_one(corporation_id, tenant_id, str(period))
         return
     config = _worker_config(current_app.config)
     context = multiprocessing.get_context("spawn")
+    pool_size = min(workers, len(tenant_ids)) - 1
+    pending = deque(tenant_ids)
+    running: set = set()
     with ProcessPoolExecutor(
-        max_workers=min(workers, len(tenant_ids)),
+        max_workers=pool_size,
         mp_context=context,
         initializer=_start_worker,
         initargs=(config,),
     ) as pool:
-        futures = [
-            pool.submit(_render_in_worker, corporation_id, tenant_id, str(period))
-            for tenant_id in tenant_ids
-        ]
-        for future in as_completed(futures):
-            yield future.result()
+        while pending or running:
+            while pending and len(running) < pool_size * TASKS_QUEUED_PER_WORKER:
+                tenant_id = pending.popleft()
+                running.add(
+                    pool.submit(
+                        _render_in_worker, corporation_id, tenant_id, str(period)
+                    )
+                )
+            if pending:
+                yield _render_one(corporation_id, pending.popleft(), str(period))
+                finished = {future for future in running if future.done()}
+            else:
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            running -= finished
+            for future in finished:
+                yield future.result()
 
 
 def _worker_config(config: Mapping[str, Any]) -> dict[str, Any]:
