@@ -232,12 +232,10 @@ def lock_period(corporation_id: int, period: Period) -> None:
     ledger lock only at its snapshot, after locking account rows, each would
     wait for the other.
 
-    NOTE: a posting that locks tenant account rows before its seal (a payout
-    that debits the payout account, or a journal over several tenant
-    accounts) can still deadlock with the close, because it holds the row and
-    waits for the ledger lock. ``record_journal`` has to take the shared
-    ledger lock before ``lock_tenant_accounts`` to rule that out; the xfail
-    test in tests/rewards/engine/test_close_postings.py shows the case.
+    A posting that locks tenant account rows before its seal (a paid payout,
+    a journal over several tenant accounts) takes the ledger lock in shared
+    mode before those row locks, so it waits for the close without holding a
+    row that the close's settlement updates.
 
     SQLite has one writer at a time, so the transaction starts with BEGIN
     IMMEDIATE, which takes the write lock before anything is read. A

@@ -29,6 +29,22 @@ def insert_ignoring_conflicts(bind: Bind, model: Any):
     return sqlite.insert(model).on_conflict_do_nothing()
 
 
+def lock_name_shared(session: Bind, name: str) -> None:
+    """Take a PostgreSQL advisory lock on a name in shared mode until the transaction ends.
+
+    Shared holders do not wait for each other, only for an exclusive holder
+    of the same name. SQLite lets one writer in at a time and takes no lock.
+    """
+    if dialect_name(session) == "postgresql":
+        session.execute(
+            select(
+                func.pg_advisory_xact_lock_shared(
+                    func.hashtextextended(literal(name), 0)
+                )
+            )
+        )
+
+
 def lock_name(session: Bind, name: str, *, along_with: ScalarSelect | None = None):
     """Take a PostgreSQL advisory lock on a name until the transaction ends.
 
@@ -61,3 +77,14 @@ def lock_ledger_for_close(session: Bind, corporation_id: int) -> None:
     close. SQLite has one writer at a time: the write transaction is the lock.
     """
     lock_name(session, close_lock_name(corporation_id))
+
+
+def share_ledger_with_close(session: Bind, corporation_id: int) -> None:
+    """Wait for a running close and keep the next one out until the transaction ends.
+
+    The seal trigger takes this lock in shared mode anyway. A journal that
+    locks tenant account rows takes it before those row locks: otherwise it
+    could hold a row that the close's settlement updates while it waits for
+    the close, and the close would wait for the row.
+    """
+    lock_name_shared(session, close_lock_name(corporation_id))

@@ -22,7 +22,7 @@ from klusbank.extensions import db
 from klusbank.timeutil import Period
 from rewards.ledger import idempotency
 from rewards.ledger.accounts import expire_cached_amounts, lock_tenant_accounts
-from rewards.ledger.dialect import insert_ignoring_conflicts
+from rewards.ledger.dialect import insert_ignoring_conflicts, share_ledger_with_close
 from rewards.ledger.models import (
     Account,
     AccountKind,
@@ -285,6 +285,7 @@ def _check_available_balances(lines: list[Line], releasing_hold: Hold | None) ->
     if not guarded and len(tenant_accounts) < 2:
         return
 
+    share_ledger_with_close(db.session, lines[0].account.corporation_id)
     locked = lock_tenant_accounts(tenant_accounts)
     for account_id in sorted(guarded):
         amounts = locked[account_id]

@@ -313,12 +313,6 @@ def build_payee_with_hold(app):
     return corporation.id, tenant.id, hold.id, period
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="record_journal locks the payout account before its seal takes the "
-    "shared ledger lock, so the settlement waits for that row while the payout "
-    "waits for the close; record_journal must take the shared lock first",
-)
 def test_payout_during_close_not_deadlocked(app, postgres_only):
     """A paid payout batch posts while the close holds the ledger lock."""
     corporation_id, tenant_id, hold_id, period = build_payee_with_hold(app)
