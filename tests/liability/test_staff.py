@@ -246,7 +246,7 @@ def test_publish_after_edit_shows_preview_again(world, client):
     )
 
     assert response.status_code == 200
-    assert "changed since the preview" in response.get_data(as_text=True)
+    assert "gewijzigd sinds het voorbeeld" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count(BriefingVersion.id))) == 1
 
 
