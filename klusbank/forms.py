@@ -1,8 +1,8 @@
 """Show a service's rejection on the portal form that sent the request.
 
 A view runs its service call inside ``form_errors(form)``. When the service
-raises ``InvalidInput`` or ``RuleViolation``, the block stops, the session
-rolls back, and each message goes beside the form field it names; messages
+raises ``InvalidInput`` or ``RuleViolation``, the block stops and the session
+rolls back. Each message goes beside the form field it names, and messages
 for other names go above the form. The view then renders the same page again,
 so the user keeps what they typed, with ``form_status(form)`` as its status.
 """

@@ -72,7 +72,7 @@ def user(user_id: int):
 
 
 def _render_user(other: User, **forms):
-    """Render a user's page; a form in ``forms`` replaces the empty one."""
+    """Render a user's page, where a form in ``forms`` replaces the empty one."""
     invitation = None
     if other.password_hash is None and other.is_active:
         invitation = url_for(

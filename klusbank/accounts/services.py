@@ -148,7 +148,7 @@ def _build_role(role: Role, sector_code: str | None) -> UserRole:
 
 
 def set_roles(user: User, roles: list[Role], *, actor: User) -> int:
-    """Replace a user's roles; return how many API tokens a removed role revoked."""
+    """Replace a user's roles and return how many API tokens a removal revoked."""
     if not roles:
         raise field_error("roles", _("Choose at least one role."))
     if Role.ADMIN in user.role_set and Role.ADMIN not in roles:
@@ -241,7 +241,8 @@ def change_password(user: User, current: str, new: str) -> int:
 def reset_password(user: User, *, actor: User) -> int:
     """Remove a user's password so that a new invitation sets one.
 
-    Ends every session and revokes the API tokens; returns how many tokens.
+    Ends every session and revokes the API tokens. Returns how many API tokens
+    were revoked.
     """
     user.password_hash = None
     user.session_version += 1
@@ -291,7 +292,7 @@ def make_invitation_token(user: User) -> str:
 
 
 class InvitationProblem(enum.Enum):
-    """Why an invitation link cannot set a password."""
+    """The reason an invitation link cannot set a password."""
 
     INVALID = "invalid"
     EXPIRED = "expired"
@@ -379,7 +380,7 @@ def revoke_api_token(user: User, token_id: int) -> None:
 
 
 def revoke_api_tokens(user: User, reason: TokenRevocation, *, actor: User) -> int:
-    """Revoke every active API token of the user; return how many were revoked."""
+    """Revoke every active API token of the user and return how many it revoked."""
     tokens = db.session.scalars(
         select(ApiToken).where(
             ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)

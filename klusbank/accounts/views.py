@@ -39,11 +39,11 @@ from klusbank.security import is_safe_redirect
 logger = logging.getLogger(__name__)
 bp = Blueprint("accounts", __name__)
 REVOCATION_REASONS = {
-    TokenRevocation.BY_USER: _l("revoked by you"),
-    TokenRevocation.PASSWORD_CHANGED: _l("revoked because the password changed"),
-    TokenRevocation.PASSWORD_RESET: _l("revoked because the password was reset"),
-    TokenRevocation.ROLE_REMOVED: _l("revoked because a role was removed"),
-    TokenRevocation.DEACTIVATED: _l("revoked because the account was deactivated"),
+    TokenRevocation.BY_USER: _l("by you"),
+    TokenRevocation.PASSWORD_CHANGED: _l("because the password changed"),
+    TokenRevocation.PASSWORD_RESET: _l("because the password was reset"),
+    TokenRevocation.ROLE_REMOVED: _l("because a role was removed"),
+    TokenRevocation.DEACTIVATED: _l("because the account was deactivated"),
 }
 
 

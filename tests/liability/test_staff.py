@@ -107,7 +107,7 @@ def test_staff_page_shows_history(world, client):
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Ans Smit" in page
-    assert "ingetrokken" in page
+    assert "withdrew" in page
 
 
 def test_tenant_cannot_open_staff_pages(world, client):
@@ -246,7 +246,7 @@ def test_publish_after_edit_shows_preview_again(world, client):
     )
 
     assert response.status_code == 200
-    assert "veranderd sinds het voorbeeld" in response.get_data(as_text=True)
+    assert "gewijzigd sinds het voorbeeld" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count(BriefingVersion.id))) == 1
 
 

@@ -105,7 +105,9 @@ def test_accept_with_wrong_name_shows_error(world, client):
     )
 
     assert response.status_code == 422
-    assert "is niet de naam van uw account" in response.get_data(as_text=True)
+    assert "komt niet overeen met de naam van uw account" in response.get_data(
+        as_text=True
+    )
     assert db.session.scalar(select(Acceptance)) is None
 
 

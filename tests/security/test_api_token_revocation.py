@@ -75,7 +75,7 @@ def test_password_change_revokes_tokens(app, people):
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "2 API-tokens zijn ingetrokken" in page
-    assert "ingetrokken omdat het wachtwoord is gewijzigd" in page
+    assert "(omdat het wachtwoord is gewijzigd)" in page
     for token in people["tokens"]:
         assert balance_status(app, token) == 401
     assert revoked_reasons(people["tenant"].id) == [

@@ -52,7 +52,7 @@ def test_balance_page_lists_movements(app, client):
     assert response.status_code == 200
     assert "Stairwell cleaning" in page
     assert "Photo missing" in page
-    assert "Uitbetaling in betaalbatch 1" in page
+    assert "Uitbetalingsbatch 1" in page
     assert "SEPA batch November" not in page
     assert 'data-testid="points-balance">15 ' in page
     assert 'data-testid="lifetime-points">15 ' in page

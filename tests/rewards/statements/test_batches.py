@@ -108,7 +108,7 @@ def test_batch_holds_payouts(world):
 def test_second_live_batch_refused(world):
     batches.create_payout_batch(world.finance, world.corporation.id, MONTH)
 
-    with pytest.raises(RuleViolation, match="heeft al een betaalbatch"):
+    with pytest.raises(RuleViolation, match="heeft al een uitbetalingsbatch"):
         batches.create_payout_batch(world.finance, world.corporation.id, MONTH)
 
 
