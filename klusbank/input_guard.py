@@ -6,6 +6,7 @@ would reach the database as an unexpected error and a 500 page. Checking every
 submitted value once here covers every form and API route, present and future.
 """
 
+import json
 import logging
 import re
 from collections.abc import Iterator
@@ -52,17 +53,27 @@ def _submitted() -> Iterator[tuple[str, str]]:
     for name, upload in request.files.items(multi=True):
         yield name, name + (upload.filename or "")
     if request.is_json:
-        yield from _json_strings(request.get_json(silent=True), "")
+        yield from _json_strings(request.get_data(cache=True))
 
 
-def _json_strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
-    if isinstance(value, str):
-        yield path or "_schema", value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            name = f"{path}.{key}" if path else str(key)
-            yield name, str(key)
-            yield from _json_strings(item, name)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _json_strings(item, f"{path}.{index}" if path else str(index))
+def _json_strings(body: bytes) -> Iterator[tuple[str, str]]:
+    # A body that does not parse is left to the view, which rejects it with
+    # its own message. The walk uses a stack, because a body nested nearly
+    # as deep as the parser allows would exceed Python's recursion limit.
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return
+    stack: list[tuple[str, Any]] = [("", document)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            yield path or "_schema", value
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                name = f"{path}.{key}" if path else str(key)
+                yield name, str(key)
+                stack.append((name, item))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                stack.append((f"{path}.{index}" if path else str(index), item))

@@ -21,7 +21,7 @@ def test_api_rejects_unstorable_title(app, client, bad_text):
     body = response.get_json()
     assert response.status_code == 422
     assert list(body["errors"]) == ["title"]
-    assert "control character" in body["message"]
+    assert "stuurteken" in body["message"]
     assert row_counts() == counts
 
 

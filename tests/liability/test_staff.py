@@ -107,7 +107,7 @@ def test_staff_page_shows_history(world, client):
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Ans Smit" in page
-    assert "withdrew" in page
+    assert "ingetrokken" in page
 
 
 def test_tenant_cannot_open_staff_pages(world, client):

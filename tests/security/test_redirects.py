@@ -65,6 +65,10 @@ def test_login_ignores_offsite_next(app, world):
 
     for target in filter(None, OFFSITE_TARGETS):
         response = login_with_next(app.test_client(), world.tenant_a, target)
+        # A target with a NUL character is rejected as invalid input (422)
+        # before the login runs, which follows nothing either.
+        if "\x00" in target and response.status_code == 422:
+            continue
         if response.status_code != 302 or response.headers["Location"] != "/":
             followed.append(f"{target!r}: {response.headers.get('Location')}")
 
