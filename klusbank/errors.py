@@ -13,6 +13,7 @@ from flask import Flask, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from klusbank.extensions import db
@@ -63,6 +64,24 @@ class RuleViolation(KlusbankError):
 
 class IdempotencyConflict(RuleViolation):
     """An idempotency key was reused with a different request."""
+
+
+class DatabaseBusy(KlusbankError):
+    """The database's write lock did not come free in time; the client may retry."""
+
+    status_code = 503
+
+
+def database_busy() -> DatabaseBusy:
+    """Build the error a client gets when the write lock stayed taken."""
+    return DatabaseBusy(
+        _("The database is busy with other changes. Try again in a moment.")
+    )
+
+
+def is_sqlite_busy(error: OperationalError) -> bool:
+    """Tell whether an error is SQLite's busy timeout on its write lock."""
+    return "database is locked" in str(error.orig)
 
 
 def field_error(field: str, message: str) -> InvalidInput:
@@ -140,6 +159,20 @@ def handle_csrf_error(error: CSRFError):
     return _respond(400, message, {})
 
 
+def handle_operational_error(error: OperationalError):
+    # SQLite lets one writer in at a time. A request that waited past the busy
+    # timeout anywhere, not only behind an explicit write lock, may be retried.
+    if not is_sqlite_busy(error):
+        return handle_unexpected_error(error)
+    _discard_request_work()
+    logger.warning(
+        "SQLite write lock still taken after the busy timeout on %s %s",
+        request.method,
+        request.path,
+    )
+    return handle_domain_error(database_busy())
+
+
 def handle_unexpected_error(error: Exception):
     _discard_request_work()
     logger.exception("unhandled error on %s %s", request.method, request.path)
@@ -152,4 +185,5 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ValidationError, handle_validation_error)
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(OperationalError, handle_operational_error)
     app.register_error_handler(Exception, handle_unexpected_error)

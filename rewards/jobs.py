@@ -27,6 +27,7 @@ from klusbank.extensions import db
 from klusbank.housing.models import Corporation
 from klusbank.scheduler import run_in_app_context
 from klusbank.timeutil import AMSTERDAM, Period
+from klusbank.transactions import take_sqlite_write_lock
 from rewards.engine import queries
 from rewards.engine.models import CloseRun, PayoutMethod
 from rewards.engine.plans import MonthPlanner, tenant_batches
@@ -250,9 +251,7 @@ def lock_period(corporation_id: int, period: Period) -> None:
         )
         lock_ledger_for_close(db.session, corporation_id)
     elif dialect == "sqlite":
-        driver_connection = connection.connection.driver_connection
-        if not driver_connection.in_transaction:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        take_sqlite_write_lock(f"the close of corporation {corporation_id} {period}")
 
 
 def _lock_key(corporation_id: int, period: Period) -> int:

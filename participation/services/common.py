@@ -5,23 +5,17 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from klusbank.accounts.models import User
 from klusbank.db import utcnow
-from klusbank.errors import InvalidInput, KlusbankError, NotFound, RuleViolation
+from klusbank.errors import InvalidInput, NotFound, RuleViolation
 from klusbank.extensions import db
+from klusbank.transactions import take_sqlite_write_lock
 from participation import limits
 from participation.models import Chore, Claim, ClaimEvent, ClaimStatus
 
 logger = logging.getLogger(__name__)
-
-
-class DatabaseBusy(KlusbankError):
-    """The database's write lock did not come free in time; the client may retry."""
-
-    status_code = 503
 
 
 def moment(now: datetime | None) -> datetime:
@@ -43,7 +37,7 @@ def lock_chore(chore_id: int) -> Chore | None:
     FOR UPDATE, so the transaction starts with ``BEGIN IMMEDIATE``, which takes
     the database's single write lock before the chore is read.
     """
-    _take_sqlite_write_lock(chore_id)
+    take_sqlite_write_lock(f"chore {chore_id}")
     query = (
         select(Chore)
         .where(Chore.id == chore_id)
@@ -51,34 +45,6 @@ def lock_chore(chore_id: int) -> Chore | None:
         .execution_options(populate_existing=True)
     )
     return db.session.scalar(query)
-
-
-def _take_sqlite_write_lock(chore_id: int) -> None:
-    """On SQLite, start the transaction with the write lock unless it holds it.
-
-    Python's sqlite3 module (3.11, default transaction control) starts a
-    transaction only before the first INSERT, UPDATE or DELETE, so a request
-    that has only read is not in one yet. A transaction that has written holds
-    the write lock already. Raise DatabaseBusy when the lock is still taken
-    after the driver's busy timeout (5 seconds by default).
-    """
-    connection = db.session.connection()
-    if connection.dialect.name != "sqlite":
-        return
-    if connection.connection.driver_connection.in_transaction:
-        return
-    try:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-    except OperationalError as error:
-        if "database is locked" not in str(error.orig):
-            raise
-        logger.warning(
-            "SQLite write lock for chore %s still taken after the busy timeout",
-            chore_id,
-        )
-        raise DatabaseBusy(
-            _("The database is busy with other changes. Try again in a moment.")
-        ) from error
 
 
 def lock_claim(claim_id: int) -> Claim | None:
