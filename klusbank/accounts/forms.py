@@ -1,5 +1,6 @@
 """Portal forms for logging in, passwords, invitations and users."""
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -12,7 +13,7 @@ from wtforms import (
     widgets,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from klusbank.accounts.models import Role
 
@@ -61,6 +62,34 @@ class CheckboxListField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
+class AtLeastOne:
+    """Require one ticked box or more in a CheckboxListField.
+
+    DataRequired would mark every checkbox ``required``, and a browser then
+    refuses to send the form unless every box is ticked.
+    """
+
+    def __init__(self, message):
+        self.message = message
+
+    def __call__(self, form, field):
+        if not field.data:
+            raise ValidationError(self.message)
+
+
+class EmailAddress(Email):
+    """An e-mail address; outside production the reserved ``.test`` domain too.
+
+    The demo and the tests use addresses under ``.test`` (RFC 2606), which
+    email_validator rejects as a special-use name unless told that this is a
+    test environment.
+    """
+
+    def __call__(self, form, field):
+        self.test_environment = current_app.config["ENV"] != "production"
+        super().__call__(form, field)
+
+
 ROLE_CHOICES = [
     SelectChoice(Role.TENANT.value, _l("Tenant")),
     SelectChoice(Role.CARETAKER.value, _l("Caretaker")),
@@ -71,20 +100,26 @@ ROLE_CHOICES = [
 
 class UserForm(FlaskForm):
     email = EmailField(
-        _l("E-mail address"), validators=[DataRequired(), Email(), Length(max=254)]
+        _l("E-mail address"),
+        validators=[DataRequired(), EmailAddress(), Length(max=254)],
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
     )
     full_name = StringField(
         _l("Full name"), validators=[DataRequired(), Length(max=200)]
     )
     locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
     roles = CheckboxListField(
-        _l("Roles"), choices=ROLE_CHOICES, validators=[DataRequired()]
+        _l("Roles"),
+        choices=ROLE_CHOICES,
+        validators=[AtLeastOne(_l("Choose at least one role."))],
     )
 
 
 class RolesForm(FlaskForm):
     roles = CheckboxListField(
-        _l("Roles"), choices=ROLE_CHOICES, validators=[DataRequired()]
+        _l("Roles"),
+        choices=ROLE_CHOICES,
+        validators=[AtLeastOne(_l("Choose at least one role."))],
     )
 
 

@@ -13,6 +13,7 @@ from flask import current_app, has_request_context, request
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from klusbank.accounts.models import (
     SECTOR_CODES,
@@ -119,7 +120,19 @@ def create_user(
     for role, code in codes.items():
         user.roles.append(_build_role(role, code))
     db.session.add(user)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError as error:
+        # Two requests for one address at once both pass the check above; the
+        # unique key lets one in, and the other gets the same answer as a
+        # retry would. The failed flush has ended the transaction, so it is
+        # rolled back here: translating the message loads the user's locale.
+        if "email" not in str(error.orig):
+            raise
+        db.session.rollback()
+        raise field_error(
+            "email", _("A user with this e-mail address already exists.")
+        ) from error
     record_audit(
         "user.created",
         actor=actor,
