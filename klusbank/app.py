@@ -25,7 +25,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     configure_proxy(app)
     configure_routing(app)
     init_extensions(app)
-    guard_input(app)
+    protect_database(app)
     register_blueprints(app)
     register_errors(app)
     register_cli(app)
@@ -67,11 +67,12 @@ def init_extensions(app: Flask) -> None:
     init_security(app)
 
 
-def guard_input(app: Flask) -> None:
-    """Reject submitted text that the database cannot store."""
-    from klusbank import input_guard
+def protect_database(app: Flask) -> None:
+    """Reject text the database cannot store; lock SQLite where PostgreSQL locks rows."""
+    from klusbank import input_guard, transactions
 
     input_guard.register(app)
+    transactions.register(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -58,3 +58,17 @@ def test_ordinary_text_passes(app, client):
     response = client.get("/api/v1/chores?sort=points")
 
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/rewards/rules", "/api/v1/chores/1/claims", "/api/v1/me/balance"]
+)
+def test_deeply_nested_json_rejected(app, client, path):
+    client.environ_base["HTTP_AUTHORIZATION"] = "Bearer not-a-token"
+
+    response = client.post(
+        path, data=b"[" * 5000 + b"]" * 5000, content_type="application/json"
+    )
+
+    assert 400 <= response.status_code < 500
+    assert response.is_json
