@@ -198,6 +198,9 @@ def prepare_close(corporation_id: int, period: Period) -> None:
     """
     if ledger.period_status(corporation_id, period) == PeriodStatus.CLOSED:
         return
+    # A close that will be refused creates nothing; close_period checks again
+    # under its lock.
+    _check_can_close(corporation_id, period)
     ensure_corporation_accounts(corporation_id, SETTLEMENT_COUNTER_ACCOUNTS)
     created = ensure_tenant_accounts(
         corporation_id, (AccountKind.TENANT_RENT_CREDIT, AccountKind.TENANT_PAYOUT)

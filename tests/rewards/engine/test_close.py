@@ -15,7 +15,13 @@ from rewards.engine import services
 from rewards.engine.models import CloseRun, SettlementKind, SettlementLine
 from rewards.jobs import CLOSE_STEPS
 from rewards.ledger import services as ledger
-from rewards.ledger.models import Journal, LedgerPeriod, PeriodSnapshot, PeriodStatus
+from rewards.ledger.models import (
+    Account,
+    Journal,
+    LedgerPeriod,
+    PeriodSnapshot,
+    PeriodStatus,
+)
 from rewards.ledger.verify import verify_ledger
 from tests.conftest import build_test_config
 from tests.factories import create_corporation, create_finance, create_tenant
@@ -148,10 +154,15 @@ def test_failure_after_step_then_rerun(app, database_factory, tmp_path, failing_
 def test_close_refuses_month_not_ended(app):
     corporation = build_november(app)
 
+    accounts_before = db.session.scalar(select(func.count()).select_from(Account))
+
     with pytest.raises(RuleViolation) as error:
         close(app, corporation, NOVEMBER, at=amsterdam(2026, 11, 30, 23, 59))
 
     assert error.value.code == "period_not_ended"
+    db.session.expire_all()
+    accounts_after = db.session.scalar(select(func.count()).select_from(Account))
+    assert accounts_after == accounts_before
 
 
 def test_close_refuses_when_earlier_month_open(app):
