@@ -172,3 +172,13 @@ def test_renderer_refuses_urls_outside_static(app, loopback_server):
     assert "root:" not in text
     assert resolve_static_url("http://169.254.169.254/latest/meta-data/") is None
     assert resolve_static_url("file:///etc/passwd") is None
+
+
+def test_statement_describes_settlement_in_words(world):
+    record = ensure_statement(world.corporation.id, world.payout_tenant.id, MONTH)
+
+    text = " ".join(pdf_text(record.content).split())
+
+    assert "per 2 points" in text
+    assert "Settlement 20" not in text
+    assert " cents " not in text
