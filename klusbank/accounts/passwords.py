@@ -9,6 +9,8 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("klusbank-timing-equaliser")
 
 MIN_PASSWORD_LENGTH = 12
+# zxcvbn scores 0 to 4; 3 and up means that it estimates 10**8 guesses or more.
+MIN_PASSWORD_SCORE = 3
 
 
 def hash_password(password: str) -> str:

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from zxcvbn import zxcvbn
 
 from klusbank.accounts.models import (
     SECTOR_CODES,
@@ -27,6 +28,7 @@ from klusbank.accounts.models import (
 )
 from klusbank.accounts.passwords import (
     MIN_PASSWORD_LENGTH,
+    MIN_PASSWORD_SCORE,
     hash_password,
     needs_rehash,
     verify_password,
@@ -71,12 +73,31 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def check_password_strength(password: str, field: str = "password") -> None:
-    """Raise InvalidInput when a new password is too weak."""
+def check_password_strength(
+    password: str, field: str = "password", *, user_inputs: tuple[str, ...] = ()
+) -> None:
+    """Raise InvalidInput when a new password is too short or easy to guess.
+
+    zxcvbn estimates how many guesses a password takes from dictionaries of
+    common passwords, names and words, keyboard patterns, repeats and dates;
+    the length rule alone let ``aaaaaaaaaaaa`` through. ``user_inputs`` are
+    the person's own name and address, which count as guessable too.
+    """
     if len(password) < MIN_PASSWORD_LENGTH:
         raise field_error(
             field,
             _("Use at least %(count)d characters.", count=MIN_PASSWORD_LENGTH),
+        )
+    # zxcvbn's run time grows with the length, and its score says nothing new
+    # past a few dozen characters.
+    estimate = zxcvbn(password[:100], user_inputs=list(user_inputs))
+    if estimate["score"] < MIN_PASSWORD_SCORE:
+        raise field_error(
+            field,
+            _(
+                "This password is easy to guess. Use several unrelated words, "
+                "or mix words with digits and signs, and avoid your own name."
+            ),
         )
 
 
@@ -243,7 +264,9 @@ def change_password(user: User, current: str, new: str) -> int:
     """
     if not verify_password(user.password_hash, current):
         raise field_error("current_password", _("The current password is wrong."))
-    check_password_strength(new, "new_password")
+    check_password_strength(
+        new, "new_password", user_inputs=(user.email, user.full_name)
+    )
     user.password_hash = hash_password(new)
     user.session_version += 1
     db.session.flush()
@@ -348,7 +371,7 @@ def accept_invitation(token: str, password: str) -> User:
             ),
             code=f"invitation_{problem.value}",
         )
-    check_password_strength(password)
+    check_password_strength(password, user_inputs=(user.email, user.full_name))
     user.password_hash = hash_password(password)
     user.session_version += 1
     db.session.flush()

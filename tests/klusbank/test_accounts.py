@@ -1,9 +1,10 @@
 import re
 from datetime import timedelta
 
+import pytest
 import time_machine
 
-from klusbank.accounts.models import AuditEvent, Role
+from klusbank.accounts.models import AuditEvent, Role, User
 from klusbank.accounts.services import make_invitation_token
 from klusbank.db import utcnow
 from klusbank.extensions import db
@@ -131,3 +132,25 @@ def test_invitation_expires(app, client):
     assert response.status_code == 410
     db.session.refresh(invited)
     assert invited.password_hash is None
+
+
+@pytest.mark.parametrize(
+    "weak",
+    ["aaaaaaaaaaaa", "123456789012", "wachtwoord123", "qwertyuiopas", "{email}"],
+)
+def test_easy_password_rejected(app, client, weak):
+    user = create_user_with_roles(create_corporation(), Role.TENANT)
+    db.session.commit()
+    login(client, user)
+    before = db.session.get(User, user.id).password_hash
+    weak = weak.format(email=user.email)
+
+    response = client.post(
+        "/account/password",
+        data={"current_password": PASSWORD, "new_password": weak, "confirm": weak},
+    )
+
+    assert response.status_code == 422
+    assert "makkelijk te raden" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, user.id).password_hash == before
