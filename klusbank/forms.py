@@ -16,8 +16,26 @@ from flask_wtf import FlaskForm
 
 from klusbank.errors import InvalidInput, RuleViolation
 from klusbank.extensions import db
+from klusbank.input_guard import UNSTORABLE, control_character_message
 
 logger = logging.getLogger(__name__)
+
+
+class PortalForm(FlaskForm):
+    """Base of every portal form: text with a control character is invalid too.
+
+    A NUL cannot be stored in PostgreSQL, and other control characters make
+    names and exports unreadable. Checking here puts the message beside the
+    field and keeps what the user typed.
+    """
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in self:
+            if isinstance(field.data, str) and UNSTORABLE.search(field.data):
+                field.errors = [*field.errors, control_character_message()]
+                valid = False
+        return valid
 
 
 @contextmanager

@@ -19,7 +19,10 @@ from klusbank.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
 
-UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# NUL and lone surrogates cannot be stored at all. The other C0 control
+# characters (tab, line feed and carriage return excepted) can, but no person
+# types them: they come from pasted text and make names and exports unreadable.
+UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def register(app: Flask) -> None:
@@ -28,28 +31,39 @@ def register(app: Flask) -> None:
 
 
 def reject_unstorable_text() -> None:
-    """Raise InvalidInput naming each field whose value cannot be stored."""
+    """Raise InvalidInput naming each field whose value cannot be stored.
+
+    Portal forms check their own fields (``klusbank.forms.PortalForm``), so
+    the message appears beside the field and the input is kept; their
+    values are left out here.
+    """
     fields = sorted({name for name, value in _submitted() if UNSTORABLE.search(value)})
     if not fields:
         return
     logger.info(
-        "rejected %s %s: unstorable characters in %s",
+        "rejected %s %s: control characters in %s",
         request.method,
         request.path,
         ", ".join(fields),
     )
-    message = _(
-        "This field contains a control character that cannot be saved. "
+    message = control_character_message()
+    raise InvalidInput(message, errors={field: [message] for field in fields})
+
+
+def control_character_message() -> str:
+    """Return the message for a value with a control character in it."""
+    return _(
+        "This field contains a control character, which is not allowed. "
         "Remove it, for example by typing the text again instead of pasting it."
     )
-    raise InvalidInput(message, errors={field: [message] for field in fields})
 
 
 def _submitted() -> Iterator[tuple[str, str]]:
     for name, value in request.args.items(multi=True):
         yield name, name + value
-    for name, value in request.form.items(multi=True):
-        yield name, name + value
+    if request.path.startswith("/api/"):
+        for name, value in request.form.items(multi=True):
+            yield name, name + value
     for name, upload in request.files.items(multi=True):
         yield name, name + (upload.filename or "")
     if request.is_json:

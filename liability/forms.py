@@ -1,7 +1,6 @@
 """Portal forms of the liability domain."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -16,6 +15,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from klusbank.forms import PortalForm
 from liability.models import LOCALES
 from liability.services import MAX_BODY_LENGTH, MAX_TITLE_LENGTH, names_match
 
@@ -23,7 +23,7 @@ LOCALE_NAMES = {"nl": "Nederlands", "en": "English"}
 LOCALE_CHOICES = [SelectChoice(code, LOCALE_NAMES[code]) for code in LOCALES]
 
 
-class AcceptForm(FlaskForm):
+class AcceptForm(PortalForm):
     """The tenant's acceptance: a read confirmation and their typed full name."""
 
     version_id = HiddenField(validators=[DataRequired()])
@@ -57,7 +57,7 @@ class AcceptForm(FlaskForm):
             )
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(PortalForm):
     """The tenant's withdrawal of their acceptance, with an optional reason."""
 
     reason = TextAreaField(
@@ -65,7 +65,7 @@ class WithdrawForm(FlaskForm):
     )
 
 
-class VersionForm(FlaskForm):
+class VersionForm(PortalForm):
     """A new version of a briefing, or a translation of an existing one."""
 
     code = StringField(
@@ -104,7 +104,7 @@ class VersionForm(FlaskForm):
         return {"material": True, "cosmetic": False}.get(self.change.data or "")
 
 
-class PaperAcceptanceForm(FlaskForm):
+class PaperAcceptanceForm(PortalForm):
     """A signed paper briefing form that a caretaker records with its scan."""
 
     tenant_id = SelectField(_l("Tenant"), coerce=int, validators=[DataRequired()])
@@ -128,7 +128,7 @@ class PaperAcceptanceForm(FlaskForm):
             raise ValidationError(_l("Confirm that you checked the form."))
 
 
-class PaperWithdrawalForm(FlaskForm):
+class PaperWithdrawalForm(PortalForm):
     """A withdrawal that a tenant handed in on paper."""
 
     tenant_id = SelectField(_l("Tenant"), coerce=int, validators=[DataRequired()])

@@ -3,7 +3,6 @@
 from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -26,6 +25,7 @@ from wtforms.validators import (
     Optional,
 )
 
+from klusbank.forms import PortalForm
 from klusbank.timeutil import AMSTERDAM
 from participation import limits
 from participation.models import AWAITING_REVIEW, ProofKind, RewardMode
@@ -53,17 +53,17 @@ def _optional_int(value: str | int | None) -> int | None:
     return int(value)
 
 
-class ActionForm(FlaskForm):
+class ActionForm(PortalForm):
     """A button that only needs the CSRF token: withdraw."""
 
 
-class ClaimForm(FlaskForm):
+class ClaimForm(PortalForm):
     """The claim button, with the digest of the terms the page showed."""
 
     terms_digest = HiddenField(validators=[Optional(), Length(max=64)])
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(PortalForm):
     reason = TextAreaField(
         _l("Reason"),
         validators=[
@@ -73,7 +73,7 @@ class ReasonForm(FlaskForm):
     )
 
 
-class ApproveForm(FlaskForm):
+class ApproveForm(PortalForm):
     """The approve button, with the claim status the page showed."""
 
     expected_status = HiddenField(validators=[Optional(), AnyOf(REVIEWABLE_STATUSES)])
@@ -85,7 +85,7 @@ class RejectForm(ReasonForm):
     expected_status = HiddenField(validators=[Optional(), AnyOf(REVIEWABLE_STATUSES)])
 
 
-class SubmitForm(FlaskForm):
+class SubmitForm(PortalForm):
     note = TextAreaField(
         _l("What did you do?"),
         validators=[Optional(), Length(max=limits.NOTE_MAX_LENGTH)],
@@ -101,7 +101,7 @@ class SubmitForm(FlaskForm):
     )
 
 
-class ChoreFilterForm(FlaskForm):
+class ChoreFilterForm(PortalForm):
     """Filters of the tenant's chore list; read from the query string."""
 
     class Meta:
@@ -123,7 +123,7 @@ class ChoreFilterForm(FlaskForm):
     )
 
 
-class ChoreForm(FlaskForm):
+class ChoreForm(PortalForm):
     # Set when the edit form is opened, and empty when a chore is posted.
     terms_digest = HiddenField(validators=[Optional(), Length(max=64)])
     cluster_id = SelectField(_l("Cluster"), coerce=int, validators=[InputRequired()])
@@ -194,7 +194,7 @@ class ChoreForm(FlaskForm):
     )
 
 
-class CategoryForm(FlaskForm):
+class CategoryForm(PortalForm):
     name_nl = StringField(
         _l("Name in Dutch"),
         validators=[DataRequired(), Length(max=limits.CATEGORY_NAME_MAX_LENGTH)],
@@ -224,7 +224,7 @@ class CategoryForm(FlaskForm):
     )
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(PortalForm):
     second_approval_above_points = IntegerField(
         _l("Second approver needed above this many points"),
         validators=[Optional(), NumberRange(0, limits.MAX_REWARD_POINTS)],

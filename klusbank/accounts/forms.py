@@ -2,7 +2,6 @@
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -16,11 +15,12 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from klusbank.accounts.models import Role
+from klusbank.forms import PortalForm
 
 LANGUAGE_CHOICES = [SelectChoice("nl", "Nederlands"), SelectChoice("en", "English")]
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PortalForm):
     email = EmailField(
         _l("E-mail address"), validators=[DataRequired(), Length(max=254)]
     )
@@ -30,7 +30,7 @@ class LoginForm(FlaskForm):
     remember = BooleanField(_l("Keep me logged in on this device"))
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(PortalForm):
     current_password = PasswordField(
         _l("Current password"), validators=[DataRequired()]
     )
@@ -43,7 +43,7 @@ class ChangePasswordForm(FlaskForm):
     )
 
 
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(PortalForm):
     password = PasswordField(
         _l("Password"), validators=[DataRequired(), Length(min=12, max=512)]
     )
@@ -53,7 +53,7 @@ class SetPasswordForm(FlaskForm):
     )
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(PortalForm):
     locale = SelectField(choices=LANGUAGE_CHOICES)
 
 
@@ -98,7 +98,7 @@ ROLE_CHOICES = [
 ]
 
 
-class UserForm(FlaskForm):
+class UserForm(PortalForm):
     email = EmailField(
         _l("E-mail address"),
         validators=[DataRequired(), EmailAddress(), Length(max=254)],
@@ -115,7 +115,7 @@ class UserForm(FlaskForm):
     )
 
 
-class RolesForm(FlaskForm):
+class RolesForm(PortalForm):
     roles = CheckboxListField(
         _l("Roles"),
         choices=ROLE_CHOICES,
@@ -123,15 +123,15 @@ class RolesForm(FlaskForm):
     )
 
 
-class ApiTokenForm(FlaskForm):
+class ApiTokenForm(PortalForm):
     name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=100)])
 
 
-class ClustersForm(FlaskForm):
+class ClustersForm(PortalForm):
     cluster_id = CheckboxListField(_l("Clusters"), coerce=int, choices=[])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(PortalForm):
     confirm = BooleanField(
         _l("Yes, I am sure"),
         validators=[DataRequired(message=_l("Tick the box to confirm."))],

@@ -1,7 +1,6 @@
 """Portal forms of the rewards engine: payout choice, rule version, close."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -20,11 +19,12 @@ from wtforms.validators import (
     Optional,
 )
 
+from klusbank.forms import PortalForm
 from rewards.engine import limits
 from rewards.engine.models import PayoutMethod
 
 
-class PayoutChoiceForm(FlaskForm):
+class PayoutChoiceForm(PortalForm):
     method = RadioField(
         _l("How do you want to receive your reward?"),
         choices=[
@@ -72,7 +72,7 @@ def _bounded(label, name: str, **options) -> IntegerField:
     )
 
 
-class RuleVersionForm(FlaskForm):
+class RuleVersionForm(PortalForm):
     effective_from = DateField(
         _l("In force from (first day of a month)"), validators=[InputRequired()]
     )
@@ -119,7 +119,7 @@ class RuleVersionForm(FlaskForm):
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
 
 
-class CloseForm(FlaskForm):
+class CloseForm(PortalForm):
     period = HiddenField(validators=[DataRequired()])
     confirm = BooleanField(
         _l("I have checked the preview and want to close this month now."),

@@ -1,12 +1,13 @@
 """Portal forms of the finance exports: payout batches and the paying account."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from klusbank.forms import PortalForm
 
-class CreateBatchForm(FlaskForm):
+
+class CreateBatchForm(PortalForm):
     execution_date = DateField(
         _l("Requested execution date"),
         validators=[Optional()],
@@ -14,7 +15,7 @@ class CreateBatchForm(FlaskForm):
     )
 
 
-class BatchPaidForm(FlaskForm):
+class BatchPaidForm(PortalForm):
     paid_on = DateField(
         _l("Date the bank paid"),
         validators=[Optional()],
@@ -22,14 +23,14 @@ class BatchPaidForm(FlaskForm):
     )
 
 
-class BatchFailedForm(FlaskForm):
+class BatchFailedForm(PortalForm):
     reason = TextAreaField(
         _l("Why did the bank reject the batch?"),
         validators=[DataRequired(), Length(max=500)],
     )
 
 
-class PayoutAccountForm(FlaskForm):
+class PayoutAccountForm(PortalForm):
     account_holder = StringField(
         _l("Account holder"), validators=[DataRequired(), Length(max=70)]
     )

@@ -36,9 +36,60 @@ def test_portal_form_rejects_nul(app, client):
         data={"cluster_id": place.cluster.id, "title": "Ramen\x00lappen"},
     )
 
+    page = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "title" in response.get_data(as_text=True)
+    assert "Dit veld bevat een stuurteken" in page
+    assert 'aria-invalid="true"' in page
     assert row_counts() == counts
+
+
+@pytest.mark.parametrize("control", ["\x07", "\x1b", "\x7f"])
+def test_portal_form_keeps_input_on_control_character(app, client, control):
+    place = create_neighbourhood(create_corporation())
+    db.session.commit()
+    login(client, place.caretaker)
+    counts = row_counts()
+
+    response = client.post(
+        "/participation/manage/new",
+        data={
+            "cluster_id": place.cluster.id,
+            "title": f"Ramen{control}lappen",
+            "description": "Alle ramen van de hal.",
+        },
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Dit veld bevat een stuurteken" in page
+    assert "Alle ramen van de hal." in page
+    assert row_counts() == counts
+
+
+def test_api_rejects_bell_in_title(app, client):
+    place = create_neighbourhood(create_corporation())
+    use_token(client, place.caretaker)
+
+    response = client.post(
+        "/api/v1/chores",
+        json={"cluster_id": place.cluster.id, "title": "Trap\x07pen", "places": 1},
+    )
+
+    assert response.status_code == 422
+    assert list(response.get_json()["errors"]) == ["title"]
+
+
+def test_tab_and_newline_pass(app, client):
+    place = create_neighbourhood(create_corporation())
+    db.session.commit()
+    login(client, place.caretaker)
+
+    response = client.post(
+        "/participation/manage/new",
+        data={"cluster_id": place.cluster.id, "description": "Regel 1\r\n\tRegel 2"},
+    )
+
+    assert "stuurteken" not in response.get_data(as_text=True)
 
 
 def test_query_string_nul_rejected(app, client):
