@@ -114,3 +114,7 @@ def volunteer_limit_checks() -> list[tuple[str, str]]:
     ]
     checks.append(("month_within_year", "month_cents <= year_cents"))
     return checks
+
+
+# A rule version may start at most this many calendar years after this year.
+MAX_RULE_YEARS_AHEAD = 5

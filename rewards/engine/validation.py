@@ -9,6 +9,7 @@ from datetime import date
 
 from flask_babel import gettext as _
 
+from klusbank.accounts.access import today
 from rewards.engine import limits
 
 Errors = dict[str, list[str]]
@@ -67,6 +68,16 @@ def rule_errors(
     errors: Errors = {}
     if not isinstance(effective_from, date) or effective_from.day != 1:
         _add(errors, "effective_from", _("Choose the first day of a month."))
+    elif effective_from.year > today().year + limits.MAX_RULE_YEARS_AHEAD:
+        _add(
+            errors,
+            "effective_from",
+            _(
+                "Choose a month at most %(years)d years ahead; rules that far "
+                "out are most likely a typing error.",
+                years=limits.MAX_RULE_YEARS_AHEAD,
+            ),
+        )
     _check_ranges(errors, limits.RULE_RANGES, values)
 
     for month_field, year_field in limits.MONTH_YEAR_CAPS:

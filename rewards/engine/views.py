@@ -235,8 +235,17 @@ def _parse_multipliers(text: str) -> dict[str, int]:
         if not line:
             continue
         code, _sep, value = line.partition("=")
+        code = code.strip()
+        if code.casefold() in {known.casefold() for known in multipliers}:
+            message = _(
+                "Line %(number)d repeats the category %(code)s; give each "
+                "category one line.",
+                number=number,
+                code=code,
+            )
+            raise InvalidInput(message, errors={"category_multipliers": [message]})
         try:
-            multipliers[code.strip()] = int(value.strip())
+            multipliers[code] = int(value.strip())
         except ValueError:
             message = _(
                 "Line %(number)d is invalid; write it as: category code = 1500.",

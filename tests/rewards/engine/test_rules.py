@@ -426,3 +426,31 @@ def test_database_rejects_volunteer_limits(app, changes):
     db.session.rollback()
 
     assert db.session.get(VolunteerAllowanceLimit, row["year"]) is None
+
+
+@pytest.mark.parametrize(
+    "lines", ["trappenhuis = 1500\ntrappenhuis = 2000", "tuin = 1500\nTUIN = 1200"]
+)
+def test_form_rejects_repeated_category(app, client, finance, lines):
+    with time_machine.travel(NOW, tick=False):
+        login(client, finance)
+        response = client.post(
+            "/rewards/finance/rules", data={**FORM, "category_multipliers": lines}
+        )
+    page = response.get_data(as_text=True)
+
+    assert response.status_code == 422
+    assert 'id="category_multipliers-error"' in page
+    assert "Line 2 repeats the category" in page
+    assert version_count() == 0
+
+
+def test_start_far_ahead_rejected(app, finance):
+    with (
+        time_machine.travel(NOW, tick=False),
+        pytest.raises(InvalidInput) as raised,
+    ):
+        create_rules(finance, effective_from=date(9999, 12, 1))
+
+    assert list(raised.value.errors) == ["effective_from"]
+    assert version_count() == 0
