@@ -41,7 +41,8 @@ from rewards.statements.pdf import (
 
 logger = logging.getLogger(__name__)
 
-CSV_MIMETYPE = "text/csv; charset=utf-8"
+# Werkzeug adds "; charset=utf-8" to text types itself.
+CSV_MIMETYPE = "text/csv"
 # Every entry of a statements ZIP gets this time stamp, so the same files
 # always give the same archive.
 ZIP_ENTRY_TIME = (2000, 1, 1, 0, 0, 0)

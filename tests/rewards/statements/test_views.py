@@ -132,6 +132,7 @@ def test_export_csv_download_audited(world, client):
     response = client.get("/rewards/finance/exports/2026-02/rent-credit.csv")
 
     assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert response.data.startswith(b"\xef\xbb\xbf")
     assert "export.rent_credit" in audit_actions()
 
