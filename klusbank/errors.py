@@ -9,7 +9,14 @@ reveals nothing.
 import logging
 from typing import Any
 
-from flask import Flask, jsonify, make_response, render_template, request
+from flask import (
+    Flask,
+    current_app,
+    jsonify,
+    make_response,
+    render_template,
+    request,
+)
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
@@ -135,7 +142,11 @@ def handle_http_error(error: HTTPException):
         403: _("You may not do this."),
         404: _("Page not found."),
         405: _("This method is not allowed here."),
-        413: _("The upload is too large."),
+        413: _(
+            "The upload is too large: a file may be at most %(size)d MB. Go back, "
+            "choose a smaller photo and send the form again.",
+            size=current_app.config["MAX_UPLOAD_BYTES"] // (1024 * 1024),
+        ),
         429: _("Too many attempts. Wait a few minutes and try again."),
     }
     status = error.code or 500

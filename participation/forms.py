@@ -85,18 +85,33 @@ class RejectForm(ReasonForm):
     expected_status = HiddenField(validators=[Optional(), AnyOf(REVIEWABLE_STATUSES)])
 
 
+HOURS_MESSAGE = _l("Enter the hours as a number from 0.01 to 24, such as 1.5.")
+
+
+class HoursField(DecimalField):
+    """A number of hours; a decimal comma, as Dutch writes it, is read too."""
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            valuelist = [value.strip().replace(",", ".") for value in valuelist]
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as error:
+            raise ValueError(str(HOURS_MESSAGE)) from error
+
+
 class SubmitForm(PortalForm):
     note = TextAreaField(
         _l("What did you do?"),
         validators=[Optional(), Length(max=limits.NOTE_MAX_LENGTH)],
     )
     photo = FileField(_l("Photo (JPEG or PNG, at most 10 MB)"))
-    hours_spent = DecimalField(
+    hours_spent = HoursField(
         _l("Hours spent (optional)"),
         places=2,
         validators=[
             Optional(),
-            NumberRange(min=0.01, max=limits.MAX_HOURS_SPENT),
+            NumberRange(min=0.01, max=limits.MAX_HOURS_SPENT, message=HOURS_MESSAGE),
         ],
     )
 

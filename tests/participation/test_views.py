@@ -3,13 +3,14 @@
 import io
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from klusbank.db import utcnow
 from klusbank.extensions import db
 from participation import services
 from participation.forms import utc_to_amsterdam
-from participation.models import Chore, ChoreCategory, ClaimStatus, ProofKind
+from participation.models import Chore, ChoreCategory, Claim, ClaimStatus, ProofKind
 from tests.factories import create_admin, create_corporation, create_finance, login
 from tests.liability.helpers import create_briefing, publish
 from tests.participation.helpers import (
@@ -368,3 +369,60 @@ def test_menu_shows_participation_entries(app, client):
     assert "/participation/manage" in caretaker_home
     assert "/participation/review" in caretaker_home
     assert "/participation/chores" not in caretaker_home
+
+
+@pytest.mark.parametrize(("typed", "minutes"), [("1,5", 90), ("2.25", 135)])
+def test_hours_with_decimal_comma_accepted(app, client, typed, minutes):
+    place = create_neighbourhood(create_corporation())
+    tenant = place.add_tenant()
+    claim = services.claim_chore(tenant, place.chore.id)
+    db.session.commit()
+    login(client, tenant)
+
+    response = client.post(
+        f"/participation/claims/{claim.id}/submit",
+        data={"note": "Klaar", "hours_spent": typed},
+    )
+
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    db.session.expire_all()
+    assert db.session.get(Claim, claim.id).minutes_spent == minutes
+
+
+@pytest.mark.parametrize("typed", ["abc", "-5", "25", "1e400", "NaN"])
+def test_bad_hours_named_in_dutch(app, client, typed):
+    place = create_neighbourhood(create_corporation())
+    tenant = place.add_tenant()
+    claim = services.claim_chore(tenant, place.chore.id)
+    db.session.commit()
+    login(client, tenant)
+    before = claim_state(claim.id)
+
+    response = client.post(
+        f"/participation/claims/{claim.id}/submit",
+        data={"note": "Klaar met de trap", "hours_spent": typed},
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "bijvoorbeeld 1,5" in page
+    assert "Klaar met de trap" in page
+    assert claim_state(claim.id) == before
+
+
+def test_too_large_upload_names_limit(app, client):
+    place = create_neighbourhood(create_corporation())
+    tenant = place.add_tenant()
+    claim = services.claim_chore(tenant, place.chore.id)
+    db.session.commit()
+    login(client, tenant)
+    # A small request limit stands in for a 12 MB photo, so the test client
+    # does not spool the body to a temporary file.
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+
+    response = client.post(
+        f"/participation/claims/{claim.id}/submit", data={"note": "x" * 70_000}
+    )
+
+    assert response.status_code == 413
+    assert "hoogstens 10 MB" in response.get_data(as_text=True)
