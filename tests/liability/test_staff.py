@@ -262,3 +262,21 @@ def _previewed_sha256(page: str) -> str:
     marker = 'name="previewed_sha256" type="hidden" value="'
     start = page.index(marker) + len(marker)
     return page[start : start + 64]
+
+
+def test_briefing_list_shows_title_in_portal_language(app, client):
+    corporation = create_corporation()
+    briefing = create_briefing(corporation)
+    publish(briefing, locale="en", title="Working in the garden")
+    publish(briefing, locale="nl", title="Werken in de tuin", version_number=1)
+    caretaker = create_caretaker(corporation, create_cluster(corporation))
+    db.session.commit()
+    login(client, caretaker)
+
+    dutch = client.get("/liability/manage/").get_data(as_text=True)
+    client.post("/language", data={"locale": "en"})
+    english = client.get("/liability/manage/").get_data(as_text=True)
+
+    assert "Werken in de tuin" in dutch
+    assert "Working in the garden" not in dutch
+    assert "Working in the garden" in english
