@@ -12,7 +12,7 @@ from participation import services
 from participation.forms import utc_to_amsterdam
 from participation.models import Chore, ChoreCategory, Claim, ClaimStatus, ProofKind
 from tests.factories import create_admin, create_corporation, create_finance, login
-from tests.liability.helpers import create_briefing, publish
+from tests.liability.helpers import accept, create_briefing, publish
 from tests.participation.helpers import (
     claim_state,
     create_neighbourhood,
@@ -426,3 +426,21 @@ def test_too_large_upload_names_limit(app, client):
 
     assert response.status_code == 413
     assert "hoogstens 10 MB" in response.get_data(as_text=True)
+
+
+def test_review_page_words_briefing_channel(app, client):
+    corporation = create_corporation()
+    briefing = create_briefing(corporation)
+    version = publish(briefing)
+    place = create_neighbourhood(corporation, briefing=briefing)
+    tenant = place.add_tenant()
+    accept(tenant, version)
+    claim = submitted_claim(tenant, place.chore)
+    db.session.commit()
+    login(client, place.caretaker)
+
+    page = client.get(f"/participation/review/claims/{claim.id}").get_data(as_text=True)
+
+    evidence = page.split('data-testid="evidence"')[1].split("</dl>")[0]
+    assert "<dd>portaal</dd>" in evidence
+    assert "Titel" in evidence
