@@ -6,9 +6,15 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
-from klusbank.accounts import services
+from klusbank.accounts import audit_labels, services
 from klusbank.accounts.access import get_user_for_staff, roles_required
-from klusbank.accounts.forms import ClustersForm, ConfirmForm, RolesForm, UserForm
+from klusbank.accounts.forms import (
+    ROLE_CHOICES,
+    ClustersForm,
+    ConfirmForm,
+    RolesForm,
+    UserForm,
+)
 from klusbank.accounts.models import AuditEvent, Role, User
 from klusbank.extensions import db
 from klusbank.forms import form_errors, form_status
@@ -38,7 +44,10 @@ def _render_users(form: UserForm):
         .order_by(User.full_name)
     )
     page = render_template(
-        "admin/users.html", users=db.session.scalars(query).all(), form=form
+        "admin/users.html",
+        users=db.session.scalars(query).all(),
+        form=form,
+        role_labels={choice.value: choice.label for choice in ROLE_CHOICES},
     )
     return page, form_status(form)
 
@@ -205,4 +214,9 @@ def audit():
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
         .limit(500)
     )
-    return render_template("admin/audit.html", events=db.session.scalars(query).all())
+    return render_template(
+        "admin/audit.html",
+        events=db.session.scalars(query).all(),
+        action_labels=audit_labels.ACTION_LABELS,
+        describe_subject=audit_labels.describe_subject,
+    )

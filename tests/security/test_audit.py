@@ -213,3 +213,15 @@ def unrecorded_downloads(app, world, downloads) -> list[str]:
 
 def _last_event_id() -> int:
     return db.session.scalar(select(func.max(AuditEvent.id))) or 0
+
+
+def test_audit_page_names_actions_and_subjects(app, world, client):
+    with time_machine.travel(AT, tick=False):
+        client.post("/login", data={"email": world.tenant_a.email, "password": "no"})
+    login_with_form(client, world.users["admin"])
+
+    page = client.get("/admin/audit").get_data(as_text=True)
+
+    assert "Inloggen mislukt" in page
+    assert '<code class="muted">login.failed</code>' in page
+    assert f"gebruiker {world.tenant_a.id}" in page
