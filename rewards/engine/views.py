@@ -97,7 +97,15 @@ def payout_choice():
                 "success",
             )
             return redirect(url_for(".payout_choice"))
-    # Bank details and BSN are never sent back to the browser in full.
+    # Bank details and BSN are never sent back to the browser in full, so a
+    # tenant whose form came back is told to type them again.
+    if request.method == "POST" and (form.iban.data or form.bsn.data):
+        form.form_errors.append(
+            _(
+                "For your safety, the IBAN and BSN you typed are not shown again. "
+                "Enter them once more."
+            )
+        )
     form.iban.data = ""
     form.bsn.data = ""
     applies_from = services.next_close_period(current_user.corporation_id)

@@ -126,6 +126,8 @@ def test_payout_page_names_invalid_field(app, client):
     assert response.status_code == 422
     assert 'id="iban-error"' in page
     assert 'id="bsn-error"' not in page
+    assert "tonen we het IBAN en het BSN dat u typte niet opnieuw" in page
+    assert VALID_BSN not in page
     assert db.session.scalar(select(func.count()).select_from(PayoutChoice)) == 0
 
 
