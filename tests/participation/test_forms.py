@@ -113,7 +113,7 @@ def test_cancel_form_keeps_short_reason(app, client):
             ProofKind.NONE,
             {"note": "Alles geveegd", "hours_spent": "30"},
             "hours_spent",
-            "Number must be between",
+            "Enter the hours as a number from 0.01 to 24",
             "Alles geveegd</textarea>",
         ),
     ],
