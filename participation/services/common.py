@@ -11,7 +11,6 @@ from klusbank.accounts.models import User
 from klusbank.db import utcnow
 from klusbank.errors import InvalidInput, NotFound, RuleViolation
 from klusbank.extensions import db
-from klusbank.transactions import take_sqlite_write_lock
 from participation import limits
 from participation.models import Chore, Claim, ClaimEvent, ClaimStatus
 
@@ -33,11 +32,10 @@ def lock_chore(chore_id: int) -> Chore | None:
     Every change to a chore or its claims takes this lock before it checks
     anything, so claims, edits, reviews and the pot of one chore change one
     transaction at a time, and each sees what the one before it committed.
-    PostgreSQL locks the chore row (``SELECT ... FOR UPDATE``). SQLite ignores
-    FOR UPDATE, so the transaction starts with ``BEGIN IMMEDIATE``, which takes
-    the database's single write lock before the chore is read.
+    PostgreSQL locks the chore row (``SELECT ... FOR UPDATE``). On SQLite the
+    same locked read starts the transaction with ``BEGIN IMMEDIATE``
+    (``klusbank.transactions``), which takes the single write lock first.
     """
-    take_sqlite_write_lock(f"chore {chore_id}")
     query = (
         select(Chore)
         .where(Chore.id == chore_id)

@@ -20,8 +20,8 @@ from klusbank.db import utcnow
 from klusbank.extensions import db
 from klusbank.timeutil import Period
 from rewards.ledger import idempotency
-from rewards.ledger.accounts import expire_cached_amounts
-from rewards.ledger.dialect import dialect_name, insert_ignoring_conflicts
+from rewards.ledger.accounts import expire_cached_amounts, lock_tenant_accounts
+from rewards.ledger.dialect import insert_ignoring_conflicts
 from rewards.ledger.journals import (
     NON_NEGATIVE_KINDS,
     JournalRequest,
@@ -51,7 +51,7 @@ _postings = Posting.__table__
 class AccountRef:
     """The columns of a ledger account that a journal line needs, read without the ORM.
 
-    It stands in for ``Account`` in the lines of a batch entry: loading
+    It replaces ``Account`` in the lines of a batch entry, because loading
     thousands of ORM objects per batch cost more than the rest of the batch.
     """
 
@@ -188,7 +188,8 @@ def post_journals(corporation_id: int, entries: list[BatchEntry]) -> dict[str, i
         return ids
 
     accounts = [line.account for entry in new for line in entry.request.lines]
-    _lock_tenant_accounts({account.id for account in accounts if account.tenant_id})
+    # In id order, FOR NO KEY UPDATE, as every journal locks tenant accounts.
+    lock_tenant_accounts({account.id for account in accounts if account.tenant_id})
     inserted = _insert_drafts(new, digests)
     _insert_postings(new, inserted)
     db.session.execute(
@@ -205,25 +206,6 @@ def post_journals(corporation_id: int, entries: list[BatchEntry]) -> dict[str, i
         len(entries) - len(new),
     )
     return ids
-
-
-def _lock_tenant_accounts(account_ids: set[int]) -> None:
-    """Lock tenant account rows in id order before the seal trigger updates them.
-
-    Journals over several tenant accounts lock them in id order, as
-    record_journal does, so two of them cannot wait for each other. The mode
-    is FOR NO KEY UPDATE, as in ``lock_tenant_accounts``: an approval credit
-    waiting for the close holds FOR KEY SHARE on its account row, which FOR
-    UPDATE would wait for, so the close and the approval would deadlock. SQLite
-    lets one writer in at a time and needs no row locks.
-    """
-    if account_ids and dialect_name(db.session) == "postgresql":
-        db.session.execute(
-            select(_accounts.c.id)
-            .where(_accounts.c.id.in_(sorted(account_ids)))
-            .order_by(_accounts.c.id)
-            .with_for_update(key_share=True)
-        ).all()
 
 
 def _expire_cached_amounts(account_ids: set[int]) -> None:
