@@ -72,9 +72,9 @@ def _submitted() -> Iterator[tuple[str, str]]:
 
 def _json_strings(body: bytes) -> Iterator[tuple[str, str]]:
     # A body that does not parse is left to the view, which rejects it with
-    # its own message, except one nested deeper than the parser allows: some
-    # views read it with Flask's get_json, which lets the RecursionError out
-    # as a 500. The walk uses a stack for the same reason.
+    # its own message. The exception is a body nested deeper than the parser
+    # allows, because some views read it with Flask's get_json, which lets the
+    # RecursionError out as a 500. The walk uses a stack for the same reason.
     try:
         document = json.loads(body)
     except ValueError:

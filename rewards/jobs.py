@@ -238,8 +238,8 @@ def lock_period(corporation_id: int, period: Period) -> None:
 
     A posting that locks tenant account rows before its seal (a paid payout,
     a journal over several tenant accounts) takes the ledger lock in shared
-    mode before those row locks, so it waits for the close without holding a
-    row that the close's settlement updates.
+    mode before those row locks. It then waits for the close without holding
+    a row that the close's settlement updates.
 
     SQLite has one writer at a time, so the transaction starts with BEGIN
     IMMEDIATE, which takes the write lock before anything is read. A

@@ -81,8 +81,8 @@ class EmailAddress(Email):
     """An e-mail address; outside production the reserved ``.test`` domain too.
 
     The demo and the tests use addresses under ``.test`` (RFC 2606), which
-    email_validator rejects as a special-use name unless told that this is a
-    test environment.
+    email_validator rejects as a special-use name unless its
+    ``test_environment`` option is set.
     """
 
     def __call__(self, form, field):

@@ -137,7 +137,7 @@ class CaretakerAssignment(Base):
 
 
 class TokenRevocation(enum.StrEnum):
-    """Why an API token stopped working."""
+    """Reason that an API token stopped working."""
 
     BY_USER = "by_user"
     PASSWORD_CHANGED = "password_changed"

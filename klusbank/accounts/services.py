@@ -79,8 +79,8 @@ def check_password_strength(
     """Raise InvalidInput when a new password is too short or easy to guess.
 
     zxcvbn estimates how many guesses a password takes from dictionaries of
-    common passwords, names and words, keyboard patterns, repeats and dates;
-    the length rule alone let ``aaaaaaaaaaaa`` through. ``user_inputs`` are
+    common passwords, names and words, keyboard patterns, repeats and dates.
+    The length rule alone let ``aaaaaaaaaaaa`` through. ``user_inputs`` are
     the person's own name and address, which count as guessable too.
     """
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -88,8 +88,8 @@ def check_password_strength(
             field,
             _("Use at least %(count)d characters.", count=MIN_PASSWORD_LENGTH),
         )
-    # zxcvbn's run time grows with the length, and its score says nothing new
-    # past a few dozen characters.
+    # zxcvbn's run time grows with the length, and its score changes little
+    # past a few dozen characters, so only the first 100 are checked.
     estimate = zxcvbn(password[:100], user_inputs=list(user_inputs))
     if estimate["score"] < MIN_PASSWORD_SCORE:
         raise field_error(
@@ -144,10 +144,10 @@ def create_user(
     try:
         db.session.flush()
     except IntegrityError as error:
-        # Two requests for one address at once both pass the check above; the
-        # unique key lets one in, and the other gets the same answer as a
-        # retry would. The failed flush has ended the transaction, so it is
-        # rolled back here: translating the message loads the user's locale.
+        # Two requests for one address at once both pass the check above. The
+        # unique key lets one in, and the other gets the same error as a retry
+        # would. The failed flush has ended the transaction, so it is rolled
+        # back here, because translating the message loads the user's locale.
         if "email" not in str(error.orig):
             raise
         db.session.rollback()

@@ -4,10 +4,10 @@ Migration ``0008_rule_bounds`` repeats these numbers in database CHECK
 constraints (triggers on SQLite), so no path can store a value outside them.
 Change both together.
 
-The bounds also keep the close's integer arithmetic far from 64 bits: a rate
+The bounds also keep the close's integer arithmetic far from 64 bits. A rate
 converts at most MAX_RATE_CENTS cents per point, approved work is at most
-10,000 points an approval (``participation.limits``) and the two multipliers
-together at most x100, so one approval is worth at most 10**9 cents.
+10,000 points an approval (``participation.limits``), and the two multipliers
+together are at most x100. So one approval is worth at most 10**9 cents.
 """
 
 from rewards.engine.settlement import PERMILLE

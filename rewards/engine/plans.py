@@ -3,7 +3,7 @@
 A settlement plan is the whole computation for one tenant and month, made from
 the ledger and the rules without writing anything. The close books it and the
 finance preview shows it. ``MonthPlanner`` reads the rule version with its
-multipliers once per month and then plans tenants a batch at a time: the
+multipliers once per month and then plans tenants a batch at a time. The
 opening balances, the month's approval credits, the payout choices in force
 and the year-to-date sums of a batch come from one query each. So the number
 of statements grows with the number of batches, not with the number of
@@ -154,7 +154,7 @@ class ChoiceInForce:
 
 @dataclass
 class _BatchReads:
-    """What the plans of one batch of tenants are computed from."""
+    """Inputs that the plans of one batch of tenants are computed from."""
 
     points_accounts: dict[int, int]
     openings: dict[int, int]

@@ -1,7 +1,7 @@
 """Checks of reward rule and volunteer-limit input, returning messages per field.
 
 The service runs them whatever the caller, so the portal form, the JSON API and
-the CLI reject the same values with the same messages; the ranges are in
+the CLI reject the same values with the same messages. The ranges are in
 ``rewards.engine.limits``.
 """
 

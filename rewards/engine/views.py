@@ -97,8 +97,8 @@ def payout_choice():
                 "success",
             )
             return redirect(url_for(".payout_choice"))
-    # Bank details and BSN are never sent back to the browser in full, so a
-    # tenant whose form came back is told to type them again.
+    # Bank details and BSN are never sent back to the browser in full, so the
+    # page asks a tenant whose form came back to type them again.
     if request.method == "POST" and (form.iban.data or form.bsn.data):
         form.form_errors.append(
             _(

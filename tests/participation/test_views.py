@@ -416,8 +416,8 @@ def test_too_large_upload_names_limit(app, client):
     claim = services.claim_chore(tenant, place.chore.id)
     db.session.commit()
     login(client, tenant)
-    # A small request limit stands in for a 12 MB photo, so the test client
-    # does not spool the body to a temporary file.
+    # A small request limit replaces a 12 MB photo, so the test client does
+    # not spool the body to a temporary file.
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
 
     response = client.post(

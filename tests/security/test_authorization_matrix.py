@@ -263,8 +263,8 @@ EXPECTED: dict[str, dict[str, Case]] = {
                                         params={"chore_id": SPARE_CHORE},
                                         data={"reason": "Niet meer nodig."}),
         "participation.approve":   case(302, 404, 404, 302, 404, 302, 404, 404),
-        # A second rejection of a rejected claim is answered as done, like a
-        # repeated click, because the outcome the reviewer asks for holds.
+        # A second rejection of a rejected claim succeeds without a change,
+        # like a repeated click, because the requested outcome is in place.
         "participation.reject":    case(302, 404, 404, 302, 404, 302, 404, 404,
                                         params={"claim_id": SPARE_SUBMITTED_CLAIM},
                                         data={"reason": "De trap is nog vies."}),

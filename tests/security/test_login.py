@@ -109,7 +109,7 @@ def test_login_page_views_not_counted(app, world, client):
 
 
 def test_successful_logins_not_counted(app, world):
-    # An office behind one address: many people log in, nobody is locked out.
+    # An office behind one address: many people log in, and no one is locked out.
     tenant_a, tenant_b = world.tenant_a, world.users["tenant_b"]
     successes = [
         attempt(app.test_client(), user.email, PASSWORD).status_code
